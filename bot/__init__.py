@@ -1,0 +1,3 @@
+"""Halo Infinite stats for Discord."""
+
+__version__ = "0.1.0"
