@@ -1,0 +1,214 @@
+"""Caching for Halo lookups: a bounded TTL cache, request coalescing, and both combined.
+
+* :class:`TTLCache` is an LRU map whose entries also expire after their own TTL.
+* :class:`Coalescer` makes concurrent identical requests share one upstream call.
+* :class:`CachedFetcher` answers from the cache, else through the coalescer,
+  and caches successful results only.
+
+Rate limiting is not done here: the ``factory`` given to a miss is expected to
+go through :class:`bot.halo.ratelimit.UpstreamLimiter` itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, TypeVar, overload
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+D = TypeVar("D")
+
+Clock = Callable[[], float]
+
+_MISSING: Any = object()
+
+
+class TTLCache(Generic[K, V]):
+    """A bounded LRU cache with a TTL per entry.
+
+    An expired entry is a miss and is removed when it is looked up; when the
+    cache is full, setting a new key evicts expired entries first, then the
+    least recently used one. ``None`` cannot be told apart from a miss by
+    :meth:`get` without a ``default``, so pass a sentinel if you store ``None``.
+    """
+
+    def __init__(self, max_entries: int, *, clock: Clock = time.monotonic) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, not {max_entries!r}")
+        self.max_entries = int(max_entries)
+        self._clock = clock
+        # key -> (expires_at, value), least recently used first.
+        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.evictions = 0
+
+    @overload
+    def get(self, key: K) -> V | None: ...
+
+    @overload
+    def get(self, key: K, default: D) -> V | D: ...
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The live value for ``key`` (now the most recently used), else ``default``."""
+        entry = self._data.get(key)
+        if entry is None:
+            self.misses += 1
+            return default
+        expires_at, value = entry
+        if self._clock() >= expires_at:
+            del self._data[key]
+            self.misses += 1
+            return default
+        self._data.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def set(self, key: K, value: V, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds; a ``ttl`` of 0 or less just removes ``key``."""
+        if not ttl > 0:
+            self._data.pop(key, None)
+            return
+        now = self._clock()
+        if key in self._data:
+            self._data.move_to_end(key)
+        elif len(self._data) >= self.max_entries:
+            self._purge_expired(now)
+            while len(self._data) >= self.max_entries:
+                self._data.popitem(last=False)
+                self.evictions += 1
+        self._data[key] = (now + ttl, value)
+
+    def invalidate(self, key: K) -> bool:
+        """Remove ``key``; True if it was there (even expired)."""
+        return self._data.pop(key, None) is not None
+
+    def clear(self) -> None:
+        """Remove every entry (the counters are kept)."""
+        self._data.clear()
+
+    def purge_expired(self) -> int:
+        """Remove every expired entry now; returns how many went."""
+        return self._purge_expired(self._clock())
+
+    def __len__(self) -> int:
+        """The number of live entries (expired ones are purged first)."""
+        self._purge_expired(self._clock())
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` has a live entry; touches neither the LRU order nor the counters."""
+        entry = self._data.get(key)  # type: ignore[call-overload]  # any hashable may be asked
+        return entry is not None and self._clock() < entry[0]
+
+    def _purge_expired(self, now: float) -> int:
+        expired = [key for key, (expires_at, _) in self._data.items() if now >= expires_at]
+        for key in expired:
+            del self._data[key]
+        return len(expired)
+
+
+class Coalescer(Generic[K, V]):
+    """Concurrent :meth:`run` calls with the same key share a single call of the factory.
+
+    The call runs in its own task: a waiter that is cancelled stops waiting but
+    the call goes on for the others, and it still completes (and is forgotten)
+    when every waiter has gone. Its result or exception reaches every waiter;
+    an exception nobody waits for any more is retrieved, so asyncio never logs
+    "Task exception was never retrieved".
+    """
+
+    def __init__(self) -> None:
+        self._inflight: dict[K, asyncio.Task[V]] = {}
+        self.calls = 0
+        self.joined = 0
+
+    def __len__(self) -> int:
+        """The number of calls in flight."""
+        return len(self._inflight)
+
+    def in_flight(self, key: K) -> bool:
+        """Whether a call for ``key`` is running."""
+        task = self._inflight.get(key)
+        return task is not None and not task.done()
+
+    async def run(self, key: K, factory: Callable[[], Awaitable[V]]) -> V:
+        """Await the shared call for ``key``, starting it with ``factory`` if none is running."""
+        task = self._inflight.get(key)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(_call(factory))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+            self.calls += 1
+        else:
+            self.joined += 1
+        return await asyncio.shield(task)
+
+    def _finished(self, key: K, task: asyncio.Task[V]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            exc = task.exception()  # marks it retrieved even when nobody waits
+            if exc is not None:
+                log.debug("Shared call for %r failed: %s", key, exc.__class__.__name__)
+
+
+async def _call(factory: Callable[[], Awaitable[V]]) -> V:
+    return await factory()
+
+
+class CachedFetcher(Generic[K, V]):
+    """Answer from a :class:`TTLCache`, else run one coalesced call and cache its result.
+
+    Only successful results are cached; an exception reaches every waiter of
+    that call and the next :meth:`get` tries again. When concurrent callers
+    share a call, the ``ttl`` of the one that started it is used.
+    """
+
+    def __init__(
+        self,
+        cache: TTLCache[K, V] | None = None,
+        *,
+        max_entries: int = 1024,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if cache is None:
+            cache = TTLCache(max_entries, clock=clock)
+        self.cache: TTLCache[K, V] = cache
+        self.coalescer: Coalescer[K, V] = Coalescer()
+        self.upstream_calls = 0
+        self.hits = 0
+
+    @property
+    def misses(self) -> int:
+        """Lookups that were not answered from the cache (shared calls included)."""
+        return self.cache.misses
+
+    async def get(self, key: K, ttl: float, factory: Callable[[], Awaitable[V]]) -> V:
+        """The cached value for ``key``, else the result of ``factory()`` (cached for ``ttl``)."""
+        value = self.cache.get(key, _MISSING)
+        if value is not _MISSING:
+            self.hits += 1
+            return value
+
+        async def load() -> V:
+            self.upstream_calls += 1
+            result = await factory()
+            self.cache.set(key, result, ttl)
+            return result
+
+        return await self.coalescer.run(key, load)
+
+    def invalidate(self, key: K) -> None:
+        """Forget the cached value for ``key`` (a call in flight still stores its result)."""
+        self.cache.invalidate(key)
+
+    def clear(self) -> None:
+        """Forget every cached value."""
+        self.cache.clear()

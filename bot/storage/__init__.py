@@ -1,0 +1,52 @@
+"""Persistent storage: SQLite behind small typed repositories.
+
+Open with ``db = await Database.open(path)``; use ``db.accounts``, ``db.guilds``,
+``db.tracked``, ``db.snapshots``, ``db.announcements`` and ``db.players``; join
+several writes with ``async with db.transaction() as tx: ... (tx=tx)``.
+Nothing outside this package sees SQL or aiosqlite types.
+"""
+
+from bot.storage.accounts import LinkedAccounts
+from bot.storage.announcements import Announcements
+from bot.storage.database import Database, Transaction, latest_schema_version
+from bot.storage.guild_settings import EDITABLE_FIELDS, GuildSettingsRepo
+from bot.storage.models import (
+    AccountNotLinkedError,
+    ConstraintError,
+    GuildSettings,
+    KnownPlayer,
+    LinkedAccount,
+    MigrationError,
+    PendingAnnouncement,
+    SchemaTooNewError,
+    Snapshot,
+    StorageError,
+    TrackedMember,
+)
+from bot.storage.players import KnownPlayers
+from bot.storage.snapshots import RankSnapshots
+from bot.storage.tracked import TrackedMembers
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "AccountNotLinkedError",
+    "Announcements",
+    "ConstraintError",
+    "Database",
+    "GuildSettings",
+    "GuildSettingsRepo",
+    "KnownPlayer",
+    "KnownPlayers",
+    "LinkedAccount",
+    "LinkedAccounts",
+    "MigrationError",
+    "PendingAnnouncement",
+    "RankSnapshots",
+    "SchemaTooNewError",
+    "Snapshot",
+    "StorageError",
+    "TrackedMember",
+    "TrackedMembers",
+    "Transaction",
+    "latest_schema_version",
+]

@@ -1,0 +1,134 @@
+"""Discord user <-> Xbox account links."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from bot.storage.models import (
+    LinkedAccount,
+    check_id,
+    chunks,
+    from_db_time,
+    normalize_gamertag,
+    normalize_xuid,
+    placeholders,
+    to_db_time,
+    unique,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from bot.storage.database import Database, Transaction
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = "user_id, xuid, gamertag, linked_at"
+
+
+def _account(row: sqlite3.Row) -> LinkedAccount:
+    return LinkedAccount(
+        user_id=row["user_id"],
+        xuid=row["xuid"],
+        gamertag=row["gamertag"],
+        linked_at=from_db_time(row["linked_at"]),
+    )
+
+
+class LinkedAccounts:
+    """Repository of linked accounts (``db.accounts``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def link(
+        self, user_id: int, xuid: str, gamertag: str, *, tx: Transaction | None = None
+    ) -> LinkedAccount:
+        """Link (or re-link, replacing the old link) a user; tracking is kept."""
+        account = LinkedAccount(
+            user_id=check_id("user_id", user_id),
+            xuid=normalize_xuid(xuid),
+            gamertag=normalize_gamertag(gamertag),
+            linked_at=utc_now(),
+        )
+        async with self._db._writing(tx) as t:
+            await self._db._execute(
+                t,
+                "INSERT INTO linked_accounts (user_id, xuid, gamertag, linked_at)"
+                " VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET"
+                " xuid = excluded.xuid, gamertag = excluded.gamertag,"
+                " linked_at = excluded.linked_at",
+                (account.user_id, account.xuid, account.gamertag, to_db_time(account.linked_at)),
+            )
+        log.debug("linked user %d to xuid %s", account.user_id, account.xuid)
+        return account
+
+    async def unlink(self, user_id: int, *, tx: Transaction | None = None) -> LinkedAccount | None:
+        """Remove a link (and, by cascade, all tracking of that user); returns what was removed."""
+        check_id("user_id", user_id)
+        async with self._db._writing(tx) as t:
+            row = await self._db._fetchone(
+                f"SELECT {_COLUMNS} FROM linked_accounts WHERE user_id = ?", (user_id,), tx=t
+            )
+            if row is None:
+                return None
+            await self._db._execute(t, "DELETE FROM linked_accounts WHERE user_id = ?", (user_id,))
+        log.debug("unlinked user %d", user_id)
+        return _account(row)
+
+    async def get(self, user_id: int, *, tx: Transaction | None = None) -> LinkedAccount | None:
+        """The user's link, or None."""
+        row = await self._db._fetchone(
+            f"SELECT {_COLUMNS} FROM linked_accounts WHERE user_id = ?",
+            (check_id("user_id", user_id),),
+            tx=tx,
+        )
+        return None if row is None else _account(row)
+
+    async def get_many(
+        self, user_ids: Iterable[int], *, tx: Transaction | None = None
+    ) -> dict[int, LinkedAccount]:
+        """Links of those users that have one, keyed by user id."""
+        ids = unique(check_id("user_id", u) for u in user_ids)
+        found: dict[int, LinkedAccount] = {}
+        for part in chunks(ids):
+            rows = await self._db._fetchall(
+                f"SELECT {_COLUMNS} FROM linked_accounts"
+                f" WHERE user_id IN ({placeholders(len(part))})",
+                tuple(part),
+                tx=tx,
+            )
+            for row in rows:
+                account = _account(row)
+                found[account.user_id] = account
+        return found
+
+    async def for_xuid(self, xuid: str, *, tx: Transaction | None = None) -> list[LinkedAccount]:
+        """Every user linked to this XUID (usually zero or one)."""
+        rows = await self._db._fetchall(
+            f"SELECT {_COLUMNS} FROM linked_accounts WHERE xuid = ? ORDER BY user_id",
+            (normalize_xuid(xuid),),
+            tx=tx,
+        )
+        return [_account(row) for row in rows]
+
+    async def update_gamertag(
+        self, xuid: str, gamertag: str, *, tx: Transaction | None = None
+    ) -> int:
+        """Store a new gamertag for every link to ``xuid``; returns the number of links changed."""
+        params = (normalize_gamertag(gamertag), normalize_xuid(xuid))
+        async with self._db._writing(tx) as t:
+            return await self._db._execute(
+                t,
+                "UPDATE linked_accounts SET gamertag = ? WHERE xuid = ? AND gamertag <> ?",
+                (*params, params[0]),
+            )
+
+    async def count(self, *, tx: Transaction | None = None) -> int:
+        """Number of linked users."""
+        row = await self._db._fetchone("SELECT COUNT(*) FROM linked_accounts", tx=tx)
+        return int(row[0]) if row is not None else 0

@@ -1,0 +1,144 @@
+"""Gamertag <-> XUID cache and recent player lookups (for autocomplete).
+
+Gamertags are matched case-insensitively through a ``casefold()``-ed column;
+a gamertag belongs to at most one XUID (remembering it for another XUID moves
+it). Lookups are kept per (guild, user, player), at most
+:data:`MAX_LOOKUPS_PER_GUILD` per guild; lookups of XUIDs whose gamertag is
+not known are left out of :meth:`KnownPlayers.recent_lookups`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.storage.models import (
+    KnownPlayer,
+    check_id,
+    check_limit,
+    fold,
+    like_prefix,
+    normalize_gamertag,
+    normalize_xuid,
+    to_db_time,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from bot.storage.database import Database, Transaction
+
+log = logging.getLogger(__name__)
+
+MAX_LOOKUPS_PER_GUILD = 500
+
+
+class KnownPlayers:
+    """Repository of known players and lookups (``db.players``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def remember(self, xuid: str, gamertag: str, *, tx: Transaction | None = None) -> None:
+        """Store the player's current gamertag."""
+        params = (normalize_xuid(xuid), normalize_gamertag(gamertag))
+        folded = fold(params[1])
+        async with self._db._writing(tx) as t:
+            # A gamertag moves when its old owner renamed; forget the stale mapping.
+            await self._db._execute(
+                t,
+                "DELETE FROM known_players WHERE gamertag_folded = ? AND xuid <> ?",
+                (folded, params[0]),
+            )
+            await self._db._execute(
+                t,
+                "INSERT INTO known_players (xuid, gamertag, gamertag_folded, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (xuid) DO UPDATE SET"
+                " gamertag = excluded.gamertag, gamertag_folded = excluded.gamertag_folded,"
+                " updated_at = excluded.updated_at",
+                (*params, folded, to_db_time(utc_now())),
+            )
+
+    async def xuid_for(self, gamertag: str, *, tx: Transaction | None = None) -> str | None:
+        """The XUID remembered for ``gamertag`` (any case), or None."""
+        row = await self._db._fetchone(
+            "SELECT xuid FROM known_players WHERE gamertag_folded = ?",
+            (fold(gamertag.strip()),),
+            tx=tx,
+        )
+        return None if row is None else str(row[0])
+
+    async def gamertag_for(self, xuid: str, *, tx: Transaction | None = None) -> str | None:
+        """The gamertag remembered for ``xuid``, or None."""
+        row = await self._db._fetchone(
+            "SELECT gamertag FROM known_players WHERE xuid = ?", (normalize_xuid(xuid),), tx=tx
+        )
+        return None if row is None else str(row[0])
+
+    async def record_lookup(
+        self,
+        guild_id: int,
+        user_id: int,
+        xuid: str,
+        gamertag: str | None = None,
+        *,
+        at: datetime | None = None,
+        tx: Transaction | None = None,
+    ) -> None:
+        """Note that a user looked a player up (also remembering ``gamertag`` if given)."""
+        guild = check_id("guild_id", guild_id)
+        user = check_id("user_id", user_id)
+        player = normalize_xuid(xuid)
+        when = to_db_time(at or utc_now())
+        async with self._db._writing(tx) as t:
+            if gamertag is not None:
+                await self.remember(player, gamertag, tx=t)
+            await self._db._execute(
+                t,
+                "INSERT INTO player_lookups (guild_id, user_id, xuid, looked_up_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id, xuid)"
+                " DO UPDATE SET looked_up_at = excluded.looked_up_at",
+                (guild, user, player, when),
+            )
+            await self._db._execute(
+                t,
+                "DELETE FROM player_lookups WHERE guild_id = ? AND rowid NOT IN"
+                " (SELECT rowid FROM player_lookups WHERE guild_id = ?"
+                " ORDER BY looked_up_at DESC, rowid DESC LIMIT ?)",
+                (guild, guild, MAX_LOOKUPS_PER_GUILD),
+            )
+
+    async def recent_lookups(
+        self,
+        guild_id: int,
+        prefix: str = "",
+        limit: int = 25,
+        *,
+        user_id: int | None = None,
+        tx: Transaction | None = None,
+    ) -> list[KnownPlayer]:
+        """Players looked up in the guild (optionally by one user), most recent first,
+        each once, whose gamertag starts with ``prefix`` (any case)."""
+        params: list[object] = [check_id("guild_id", guild_id), like_prefix(prefix)]
+        by_user = ""
+        if user_id is not None:
+            by_user = " AND l.user_id = ?"
+            params.append(check_id("user_id", user_id))
+        params.append(check_limit(limit))
+        rows = await self._db._fetchall(
+            "SELECT l.xuid AS xuid, p.gamertag AS gamertag, MAX(l.looked_up_at) AS last"
+            " FROM player_lookups AS l JOIN known_players AS p ON p.xuid = l.xuid"
+            f" WHERE l.guild_id = ? AND p.gamertag_folded LIKE ? ESCAPE '\\'{by_user}"
+            " GROUP BY l.xuid ORDER BY last DESC, l.xuid LIMIT ?",
+            params,
+            tx=tx,
+        )
+        return [KnownPlayer(row["xuid"], row["gamertag"]) for row in rows]
+
+    async def forget_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
+        """Drop a guild's lookups (bot removed); returns how many went."""
+        check_id("guild_id", guild_id)
+        async with self._db._writing(tx) as t:
+            return await self._db._execute(
+                t, "DELETE FROM player_lookups WHERE guild_id = ?", (guild_id,)
+            )

@@ -1,0 +1,139 @@
+"""Which linked members each guild tracks for rank-change announcements.
+
+Rows reference ``linked_accounts`` with ``ON DELETE CASCADE``: unlinking a
+user stops their tracking in every guild. :meth:`TrackedMembers.linked_in_guild`
+(gamertag-prefix search among a guild's tracked members, for autocomplete)
+lives here because tracking is the only guild<->member relation stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.storage.models import (
+    AccountNotLinkedError,
+    ConstraintError,
+    TrackedMember,
+    check_id,
+    check_limit,
+    like_prefix,
+    to_db_time,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from bot.storage.database import Database, Transaction
+
+log = logging.getLogger(__name__)
+
+_SELECT = (
+    "SELECT t.guild_id, t.user_id, a.xuid, a.gamertag"
+    " FROM tracked_members AS t JOIN linked_accounts AS a ON a.user_id = t.user_id"
+)
+
+
+def _member(row: sqlite3.Row) -> TrackedMember:
+    return TrackedMember(
+        guild_id=row["guild_id"], user_id=row["user_id"], xuid=row["xuid"], gamertag=row["gamertag"]
+    )
+
+
+class TrackedMembers:
+    """Repository of tracked members (``db.tracked``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def track(self, guild_id: int, user_id: int, *, tx: Transaction | None = None) -> bool:
+        """Start tracking; False if already tracked. Raises AccountNotLinkedError if not linked."""
+        params = (check_id("guild_id", guild_id), check_id("user_id", user_id))
+        async with self._db._writing(tx) as t:
+            try:
+                added = await self._db._execute(
+                    t,
+                    "INSERT INTO tracked_members (guild_id, user_id, added_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (guild_id, user_id) DO NOTHING",
+                    (*params, to_db_time(utc_now())),
+                )
+            except ConstraintError as exc:
+                raise AccountNotLinkedError(user_id) from exc
+        return added > 0
+
+    async def untrack(self, guild_id: int, user_id: int, *, tx: Transaction | None = None) -> bool:
+        """Stop tracking; False if the member was not tracked in that guild."""
+        params = (check_id("guild_id", guild_id), check_id("user_id", user_id))
+        async with self._db._writing(tx) as t:
+            removed = await self._db._execute(
+                t, "DELETE FROM tracked_members WHERE guild_id = ? AND user_id = ?", params
+            )
+        return removed > 0
+
+    async def is_tracked(
+        self, guild_id: int, user_id: int, *, tx: Transaction | None = None
+    ) -> bool:
+        """Whether the guild tracks the user."""
+        row = await self._db._fetchone(
+            "SELECT 1 FROM tracked_members WHERE guild_id = ? AND user_id = ?",
+            (check_id("guild_id", guild_id), check_id("user_id", user_id)),
+            tx=tx,
+        )
+        return row is not None
+
+    async def list_for_guild(
+        self, guild_id: int, *, tx: Transaction | None = None
+    ) -> list[TrackedMember]:
+        """The guild's tracked members, by gamertag."""
+        rows = await self._db._fetchall(
+            f"{_SELECT} WHERE t.guild_id = ? ORDER BY casefold(a.gamertag), t.user_id",
+            (check_id("guild_id", guild_id),),
+            tx=tx,
+        )
+        return [_member(row) for row in rows]
+
+    async def linked_in_guild(
+        self, guild_id: int, prefix: str = "", limit: int = 25, *, tx: Transaction | None = None
+    ) -> list[TrackedMember]:
+        """Tracked members of the guild whose gamertag starts with ``prefix`` (any case)."""
+        rows = await self._db._fetchall(
+            f"{_SELECT} WHERE t.guild_id = ? AND casefold(a.gamertag) LIKE ? ESCAPE '\\'"
+            " ORDER BY casefold(a.gamertag), t.user_id LIMIT ?",
+            (check_id("guild_id", guild_id), like_prefix(prefix), check_limit(limit)),
+            tx=tx,
+        )
+        return [_member(row) for row in rows]
+
+    async def unique_xuids(self, *, tx: Transaction | None = None) -> list[str]:
+        """Every XUID tracked by at least one guild, sorted."""
+        rows = await self._db._fetchall(
+            "SELECT DISTINCT a.xuid FROM tracked_members AS t"
+            " JOIN linked_accounts AS a ON a.user_id = t.user_id ORDER BY a.xuid",
+            tx=tx,
+        )
+        return [row[0] for row in rows]
+
+    async def memberships(self, *, tx: Transaction | None = None) -> list[TrackedMember]:
+        """All tracked members of all guilds (for the scheduler), by guild then user."""
+        rows = await self._db._fetchall(f"{_SELECT} ORDER BY t.guild_id, t.user_id", tx=tx)
+        return [_member(row) for row in rows]
+
+    async def count_for_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
+        """How many members the guild tracks."""
+        row = await self._db._fetchone(
+            "SELECT COUNT(*) FROM tracked_members WHERE guild_id = ?",
+            (check_id("guild_id", guild_id),),
+            tx=tx,
+        )
+        return int(row[0]) if row is not None else 0
+
+    async def remove_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
+        """Stop all tracking in a guild (bot removed); returns how many rows went."""
+        check_id("guild_id", guild_id)
+        async with self._db._writing(tx) as t:
+            removed = await self._db._execute(
+                t, "DELETE FROM tracked_members WHERE guild_id = ?", (guild_id,)
+            )
+        log.info("removed %d tracked members of guild %d", removed, guild_id)
+        return removed

@@ -1,0 +1,114 @@
+"""Known players (gamertag <-> XUID) and recent lookups."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Database, KnownPlayer
+from bot.storage import players as players_module
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    before = set(threading.enumerate())
+    database = await Database.open(tmp_path / "bot.db")
+    yield database
+    await database.close()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=5)
+        assert not thread.is_alive(), f"leaked thread {thread!r}"
+
+
+async def test_remember_and_case_insensitive_lookup(db: Database) -> None:
+    await db.players.remember("11", "Master Chief")
+    assert await db.players.xuid_for("master chief") == "11"
+    assert await db.players.xuid_for(" MASTER CHIEF ") == "11"
+    assert await db.players.gamertag_for("11") == "Master Chief"
+    assert await db.players.xuid_for("Arbiter") is None
+    assert await db.players.gamertag_for("12") is None
+
+
+async def test_rename_and_gamertag_moving_to_another_xuid(db: Database) -> None:
+    await db.players.remember("11", "OldName")
+    await db.players.remember("11", "NewName")
+    assert await db.players.xuid_for("oldname") is None
+    assert await db.players.gamertag_for("11") == "NewName"
+
+    await db.players.remember("22", "NEWNAME")  # the tag now belongs to someone else
+    assert await db.players.xuid_for("newname") == "22"
+    assert await db.players.gamertag_for("11") is None
+    assert await db.players.gamertag_for("22") == "NEWNAME"
+
+
+async def test_casefold_is_unicode_aware(db: Database) -> None:
+    await db.players.remember("11", "Straße")
+    assert await db.players.xuid_for("STRASSE") == "11"
+
+
+async def test_recent_lookups_order_dedup_and_prefix(db: Database) -> None:
+    names = {"1": "Alpha", "2": "alpine", "3": "Beta", "4": "al_pha", "5": "al%x"}
+    for xuid, name in names.items():
+        await db.players.remember(xuid, name)
+    lookups = [
+        (100, 7, "1", 0),
+        (100, 8, "2", 1),
+        (100, 7, "3", 2),
+        (100, 8, "1", 3),  # Alpha again, by another user: most recent, listed once
+        (100, 7, "4", 4),
+        (100, 7, "5", 5),
+        (200, 7, "3", 9),  # other guild
+    ]
+    for guild, user, xuid, minute in lookups:
+        await db.players.record_lookup(guild, user, xuid, at=T0 + timedelta(minutes=minute))
+
+    assert await db.players.recent_lookups(100) == [
+        ("5", "al%x"),
+        ("4", "al_pha"),
+        ("1", "Alpha"),
+        ("3", "Beta"),
+        ("2", "alpine"),
+    ]
+    assert [p.gamertag for p in await db.players.recent_lookups(100, "AL")] == [
+        "al%x",
+        "al_pha",
+        "Alpha",
+        "alpine",
+    ]
+    assert await db.players.recent_lookups(100, "al_") == [("4", "al_pha")]
+    assert await db.players.recent_lookups(100, "al%") == [("5", "al%x")]
+    assert await db.players.recent_lookups(100, "", limit=2) == [("5", "al%x"), ("4", "al_pha")]
+    assert await db.players.recent_lookups(100, user_id=8) == [("1", "Alpha"), ("2", "alpine")]
+    assert await db.players.recent_lookups(200) == [KnownPlayer("3", "Beta")]
+    assert await db.players.recent_lookups(300) == []
+
+
+async def test_lookup_with_gamertag_remembers_it(db: Database) -> None:
+    await db.players.record_lookup(100, 7, "00042", "Noble Six")
+    assert await db.players.xuid_for("noble six") == "42"
+    assert await db.players.recent_lookups(100, "nob") == [("42", "Noble Six")]
+
+
+async def test_lookups_of_unknown_players_are_omitted(db: Database) -> None:
+    await db.players.record_lookup(100, 7, "42")
+    assert await db.players.recent_lookups(100) == []
+    await db.players.remember("42", "Later Known")
+    assert await db.players.recent_lookups(100) == [("42", "Later Known")]
+
+
+async def test_lookups_are_capped_per_guild(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(players_module, "MAX_LOOKUPS_PER_GUILD", 5)
+    for i in range(1, 9):
+        await db.players.record_lookup(100, 7, str(i), f"P{i}", at=T0 + timedelta(minutes=i))
+    await db.players.record_lookup(200, 7, "1", at=T0)
+    recent = await db.players.recent_lookups(100, limit=25)
+    assert [p.xuid for p in recent] == ["8", "7", "6", "5", "4"]
+    assert await db.players.recent_lookups(200) == [("1", "P1")]
+    assert await db.players.forget_guild(100) == 5
+    assert await db.players.recent_lookups(100) == []
