@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.discord_http import ApiGatewayMixin
 from bot.tree import HaloCommandTree
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ EXTENSIONS: tuple[str, ...] = (
 )
 
 
-class HaloBot(commands.Bot):
+class HaloBot(ApiGatewayMixin, commands.Bot):
     """The bot. Services are built outside (see :mod:`bot.runner`) and injected."""
 
     def __init__(
