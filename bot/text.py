@@ -1,0 +1,25 @@
+"""Making text that came from players or users safe to show in Discord.
+
+Kept free of discord.py so the API layer can build messages with it too.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MARKDOWN = re.compile(r"([\\*_`~|>#\[\]()\-])")
+_MENTION = re.compile(r"@(everyone|here|[!&]?\d+)")
+_ZERO_WIDTH = "\u200b"
+
+
+def escape(text: object) -> str:
+    """Escape markdown and break mentions; strip control characters."""
+    value = "".join(ch for ch in str(text) if ch == "\n" or (ch >= " " and ch != "\x7f"))
+    value = _MARKDOWN.sub(r"\\\1", value)
+    value = value.replace("<", "<" + _ZERO_WIDTH)
+    return _MENTION.sub(lambda m: "@" + _ZERO_WIDTH + m.group(1), value)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 match``, ``2 matches``."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
