@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pkgutil
 from typing import TYPE_CHECKING
 
 import discord
@@ -20,13 +21,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = (
-    "cogs.stats",
-    "cogs.progression",
-    "cogs.accounts",
-    "cogs.admin",
-    "cogs.announcements",
-)
+
+def discover_extensions() -> tuple[str, ...]:
+    """Every module of the ``cogs`` package (names starting with ``_`` are helpers)."""
+    import cogs
+
+    return tuple(
+        f"cogs.{info.name}"
+        for info in sorted(pkgutil.iter_modules(cogs.__path__), key=lambda i: i.name)
+        if not info.name.startswith("_")
+    )
+
+
+EXTENSIONS: tuple[str, ...] = discover_extensions()
 
 
 class HaloBot(ApiGatewayMixin, commands.Bot):

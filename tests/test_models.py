@@ -322,9 +322,13 @@ def test_service_record_values() -> None:
 def test_service_record_mode_blocks() -> None:
     record = m.ServiceRecord.parse(raw("recorded/get_service_record.json"))
     assert record.capture_the_flag_stats is not None
-    assert record.capture_the_flag_stats.time_as_flag_carrier == timedelta(hours=1, minutes=55, seconds=54)
+    assert record.capture_the_flag_stats.time_as_flag_carrier == timedelta(
+        hours=1, minutes=55, seconds=54
+    )
     assert record.zones_stats is not None
-    assert record.zones_stats.total_zone_occupation_time == timedelta(hours=12, minutes=32, seconds=9.3)
+    assert record.zones_stats.total_zone_occupation_time == timedelta(
+        hours=12, minutes=32, seconds=9.3
+    )
     assert record.oddball_stats is not None
     assert record.oddball_stats.longest_time_as_skull_carrier == timedelta(minutes=1, seconds=11)
     assert record.stockpile_stats is not None
@@ -451,14 +455,22 @@ def test_medal_metadata() -> None:
     assert meta.difficulty(medal) == "heroic"
     assert meta.medal_type(medal) == "multikill"
     assert meta.sprite_box(medal) == ("medals/images/medal_sheet_sm.png", 0, 4 * 72, 72)
-    assert meta.sprite_box(medal, "extra-large") == ("medals/images/medal_sheet_xl.png", 0, 1024, 256)
+    assert meta.sprite_box(medal, "extra-large") == (
+        "medals/images/medal_sheet_xl.png",
+        0,
+        1024,
+        256,
+    )
     assert meta.sprite_box(medal, "huge") is None
     assert meta.medal(1) is None
 
 
 def test_medal_unknown_indexes() -> None:
     meta = m.MedalMetadata.parse(
-        {"difficulties": ["normal"], "medals": [{"nameId": 5, "difficultyIndex": 9, "typeIndex": -1}]}
+        {
+            "difficulties": ["normal"],
+            "medals": [{"nameId": 5, "difficultyIndex": 9, "typeIndex": -1}],
+        }
     )
     medal = meta.medal(5)
     assert medal is not None
@@ -542,7 +554,11 @@ def test_event_reward_track_plain_strings() -> None:
 
 def test_operation_reward_track_article() -> None:
     track = m.RewardTrack.parse(raw("from-seeds/gamecms_rewardtrack_operation_S07Op01.json"))
-    assert (track.track_id, str(track.name), track.operation_number) == ("S07Op01", "Banished Honor", 7001)
+    assert (track.track_id, str(track.name), track.operation_number) == (
+        "S07Op01",
+        "Banished Honor",
+        7001,
+    )
     assert track.max_rank == 20
     assert track.date_range.value == ""
     assert track.battle_pass_bundle_image == "progression/RewardTracks/S7_BH_SpartanMajor.png"
@@ -698,3 +714,19 @@ def test_track_id_from_path() -> None:
     assert m.track_id_from_path("RewardTracks/Operations/S07Op01.json") == "S07Op01"
     assert m.track_id_from_path("Csr/Seasons/CsrSeason5-1.JSON") == "CsrSeason5-1"
     assert m.track_id_from_path("ritualOlympus") == "ritualOlympus"
+
+
+def test_null_sub_objects_and_lists_read_as_defaults() -> None:
+    track = m.PlayerRewardTrack.parse(
+        {"RewardTrackPath": None, "CurrentProgress": None, "PreviousProgress": None}
+    )
+    assert track.reward_track_path == ""
+    assert track.current_progress.rank == 0
+    assert track.previous_progress is None
+    rank = m.RewardTrackRank.parse(
+        {"Rank": 1, "FreeRewards": None, "PaidRewards": {"InventoryRewards": None}}
+    )
+    assert rank.free_rewards.inventory_rewards == []
+    assert rank.paid_rewards.inventory_rewards == []
+    history = m.MatchHistory.parse({"Results": None})
+    assert history.results == []

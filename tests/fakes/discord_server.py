@@ -2490,9 +2490,15 @@ class FakeDiscord:
         payload, files = await self._read_body(request)
         self._check_message(payload, files)
         original = rec.original
-        if original is not None and int(original.get("flags", 0)) & LOADING and rec.deferred:
+        if (
+            original is not None
+            and int(original.get("flags", 0)) & LOADING
+            and rec.deferred
+            and int(original["id"]) not in rec.deleted
+        ):
             # The first followup after a deferral resolves the "thinking" message and keeps
-            # the deferral's ephemeral flag (discord-api-docs #2742, #3466).
+            # the deferral's ephemeral flag (discord-api-docs #2742, #3466). Once the
+            # deferred reply was deleted, a followup is a new message with its own flags.
             message = self._edit_message(original, payload, files)
         else:
             flags = int(payload.get("flags") or 0)
