@@ -50,7 +50,7 @@ class World:
         *,
         user_id: int = USER_ID,
         guild_id: int | None = GUILD_ID,
-        timeout: float = 15.0,
+        timeout: float = 15.0,  # noqa: ASYNC109
         **kwargs: Any,
     ) -> InteractionRecord:
         """Send a slash command like Discord would and wait for the bot's final answer."""
