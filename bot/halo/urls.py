@@ -35,7 +35,8 @@ HALO_HOSTS = frozenset(
 
 def segment(value: str) -> str:
     """Percent-encode one path segment: ``/``, ``?``, ``#``, ``%`` and ``..`` cannot escape it."""
-    encoded = quote(value, safe="()")
+    # surrogatepass: a lone surrogate is percent-encoded instead of raising.
+    encoded = quote(value.encode("utf-8", "surrogatepass"), safe="()")
     if encoded in (".", ".."):
         # A lone dot segment would be normalised away by servers and proxies.
         encoded = encoded.replace(".", "%2E")
