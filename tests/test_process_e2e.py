@@ -129,3 +129,62 @@ async def test_link_survives_a_restart(fakes: tuple[FakeDiscord, FakeHalo], tmp_
         assert "Noble Six" in rec.embeds()[0]["description"]
     finally:
         assert await bot.stop() == 0
+
+
+def _cli_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path) -> dict[str, str]:
+    env = bot_env(discord, halo, tmp_path)
+    env.pop("DISCORD_DEV_GUILD_ID")
+    return env
+
+
+async def run_cli(env: dict[str, str], tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--env-file",
+        str(tmp_path / "none.env"),
+        *args,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_check_validates_both_credentials(
+    fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
+) -> None:
+    discord, halo = fakes
+    code, out, err = await run_cli(_cli_env(discord, halo, tmp_path), tmp_path, "check")
+    assert code == 0, err
+    assert "Discord: signed in as" in out
+    assert "Halo: signed in as" in out
+    assert halo.count("profile.svc.halowaypoint.com/users/me") == 1
+
+
+async def test_check_reports_expired_halo_tokens(
+    fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
+) -> None:
+    discord, halo = fakes
+    env = _cli_env(discord, halo, tmp_path)
+    env["HALO_SPARTAN_TOKEN"] = "expired-static-token"
+    code, out, err = await run_cli(env, tmp_path, "check")
+    assert code == 2
+    assert "Halo:" in err and "expired" in err
+    assert "expired-static-token" not in out + err
+    assert "Traceback" not in err
+
+
+async def test_sync_commands_publishes_globally(
+    fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
+) -> None:
+    discord, halo = fakes
+    code, out, err = await run_cli(_cli_env(discord, halo, tmp_path), tmp_path, "sync-commands")
+    assert code == 0, err
+    names = {c["name"] for c in discord.synced_commands(None)}
+    assert {"link", "unlink", "whois"} <= names
+    assert f"Synced {len(names)} global commands" in out
