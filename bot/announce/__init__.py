@@ -1,0 +1,2 @@
+"""Rank-change announcements: decisions (:mod:`.changes`), the polling cycle and outbox
+(:mod:`.cycle`) and delivery to Discord (:mod:`.delivery`)."""

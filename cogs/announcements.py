@@ -1,0 +1,79 @@
+"""The rank-announcement scheduler: a ``tasks.loop`` every ``RANK_POLL_SECONDS``.
+
+On start (once the bot is ready) the outbox is posted first: announcements a
+previous run queued but did not post. The first poll runs one interval after the
+start, then every interval. A failing cycle is logged and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from discord.ext import commands, tasks
+
+from bot.announce.cycle import CycleReport, FlushReport, RankWatcher
+from bot.announce.delivery import DiscordPoster
+from bot.app import HaloBot
+
+log = logging.getLogger(__name__)
+
+
+class RankAnnouncements(commands.Cog):
+    """Polls tracked members' CSR and posts rank changes to each server's channel."""
+
+    def __init__(self, bot: HaloBot) -> None:
+        self.bot = bot
+        self.poster = DiscordPoster(bot)
+        self.watcher = RankWatcher(
+            bot.db, bot.halo, poster=self.poster, is_guild_active=self.poster.is_guild_active
+        )
+        self.started = asyncio.Event()
+        self.last_report: CycleReport | None = None
+        self.startup_flush: FlushReport | None = None
+        self.poll.change_interval(seconds=bot.settings.rank_poll_seconds)
+
+    async def cog_load(self) -> None:
+        self.poll.start()
+        log.info("Rank announcements every %d s", self.bot.settings.rank_poll_seconds)
+
+    async def cog_unload(self) -> None:
+        self.poll.cancel()
+
+    @tasks.loop(seconds=300)
+    async def poll(self) -> None:
+        if self.poll.current_loop == 0:
+            return  # the first cycle runs one interval after the start
+        try:
+            await self.run_once()
+        except Exception:
+            # One bad cycle (database, bug) must never end the loop.
+            log.exception("Rank announcement cycle failed")
+
+    @poll.before_loop
+    async def _before_poll(self) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            self.startup_flush = await self.watcher.flush_outbox()
+            if self.startup_flush.messages:
+                log.info(
+                    "Posted %d announcements left from the previous run", self.startup_flush.sent
+                )
+        except Exception:
+            log.exception("Posting the announcements left from the previous run failed")
+        finally:
+            self.started.set()
+
+    async def wait_started(self, timeout: float = 15.0) -> None:  # noqa: ASYNC109
+        """Wait until the outbox left from a previous run has been posted."""
+        await asyncio.wait_for(self.started.wait(), timeout)
+
+    async def run_once(self) -> CycleReport:
+        """Run one cycle now (fetch, store, queue, post) and return its report."""
+        report = await self.watcher.run_cycle()
+        self.last_report = report
+        return report
+
+
+async def setup(bot: HaloBot) -> None:
+    await bot.add_cog(RankAnnouncements(bot))
