@@ -23,3 +23,19 @@ def escape(text: object) -> str:
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 match``, ``2 matches``."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def human_duration(seconds: float) -> str:
+    """``3 days 4 hours 12 minutes``: the two or three largest units, or ``under a minute``."""
+    total = int(seconds)
+    if total < 60:
+        return "under a minute"
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    parts = [
+        plural(value, unit)
+        for value, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+        if value
+    ]
+    return " ".join(parts[:2] if days else parts)

@@ -398,9 +398,10 @@ class PlayerCsr(HaloModel):
 
 
 class PlaylistCsr(HaloModel):
-    """``GET skill .../hi/playlist/{id}/csrs?players=...``."""
+    """``GET skill .../hi/playlist/{id}/csrs?players=...``. ``Value`` is required: an
+    answer without it is not a CSR answer at all."""
 
-    value: ListOf[PlayerCsr] = Field(default_factory=list)
+    value: ListOf[PlayerCsr]
 
     def for_player(self, xuid: str | int) -> PlayerCsr | None:
         """The entry for ``xuid`` (``123`` or ``xuid(123)``), or ``None``."""
@@ -706,7 +707,8 @@ class ServiceRecord(HaloModel):
 
     subqueries: OrDefault[ServiceRecordSubqueries] = Field(default_factory=ServiceRecordSubqueries)
     time_played: HaloDuration = timedelta(0)
-    matches_completed: int = 0
+    #: Required: an answer without it is not a service record (even an empty one has 0).
+    matches_completed: int
     wins: int = 0
     losses: int = 0
     ties: int = 0
