@@ -234,3 +234,24 @@ async def test_requests_are_counted_per_host(fake, session) -> None:
     http = make_http(fake, session)
     await asyncio.gather(*(http.get_json(USER_URL) for _ in range(3)))
     assert http.requests_sent[PROFILE_HOST] == 3
+
+
+async def test_requests_queued_behind_a_429_fail_fast_instead_of_waiting_it_out(
+    fake, session
+) -> None:
+    fake.fail("users/gt", retry_after=30, times=1)
+    http = HaloHttp(
+        session,
+        StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
+        UpstreamLimiter(rate=2, burst=1),  # the second and third requests queue
+        api_base=fake.base_url,
+        policy=RetryPolicy(deadline=5.0, attempt_timeout=1.0, max_retries=2, backoff_base=0.01),
+    )
+    started = asyncio.get_running_loop().time()
+    results = await asyncio.gather(
+        *(http.get_json(USER_URL) for _ in range(3)), return_exceptions=True
+    )
+    elapsed = asyncio.get_running_loop().time() - started
+    assert all(isinstance(r, RateLimitedError) for r in results), results
+    assert elapsed < 3  # not the 30 s pause, nor the 5 s deadline
+    assert fake.count("users/gt") == 1  # only the first reached Halo

@@ -19,6 +19,7 @@ from bot.halo.ratelimit import (
     CommandLimits,
     Cooldown,
     KeyedWindowLimiter,
+    PausedPastDeadline,
     UpstreamLimiter,
     parse_retry_after,
 )
@@ -529,3 +530,26 @@ def test_from_settings_uses_tuning_knobs() -> None:
     assert limits.guilds.limit == 4
     assert limits.guilds.period == 60.0
     assert limits.users.seconds == 2.5
+
+
+async def test_a_pause_that_begins_while_queued_fails_fast_past_max_wait() -> None:
+    clock = FakeClock()
+    limiter = UpstreamLimiter(rate=1.0, clock=clock, sleep=clock.sleep)
+    await limiter.acquire("stats")  # the free token
+    queued = asyncio.create_task(limiter.acquire("stats", max_wait=5.0))
+    patient = asyncio.create_task(limiter.acquire("stats", max_wait=60.0))
+    await settle()
+    assert not queued.done()
+    limiter.pause("stats", 30.0)  # a 429 seen by another request
+    await clock.advance(1.0)  # the queued request wakes, sees the pause
+    await settle()
+    assert queued.done()
+    with pytest.raises(PausedPastDeadline) as caught:
+        queued.result()
+    assert math.isclose(caught.value.seconds, 29.0)
+    assert not patient.done()  # it can wait out the pause
+    await clock.advance(30.0)
+    await settle()
+    await clock.advance(1.0)
+    await settle()
+    assert patient.done() and patient.exception() is None

@@ -29,7 +29,7 @@ from bot.errors import (
     SignInExpiredError,
 )
 from bot.halo.auth import HaloTokens, TokenProvider
-from bot.halo.ratelimit import UpstreamLimiter, parse_retry_after
+from bot.halo.ratelimit import PausedPastDeadline, UpstreamLimiter, parse_retry_after
 from bot.halo.urls import host_of, is_halo_host, rewrite_url
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,10 @@ class HaloHttp:
             paused = self._limiter.paused_for(host)
             if paused > 0 and paused > remaining:
                 raise _rate_limited(paused)
-            await self._limiter.acquire(host)
+            try:
+                await self._limiter.acquire(host, max_wait=remaining)
+            except PausedPastDeadline as exc:
+                raise _rate_limited(exc.seconds) from None
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise HaloUnavailableError(UNAVAILABLE)

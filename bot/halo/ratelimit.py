@@ -101,11 +101,19 @@ class UpstreamLimiter:
             return 0.0
         return left
 
-    async def acquire(self, host: str) -> None:
-        """Wait until a request to ``host`` may be sent, then take a token."""
+    async def acquire(self, host: str, max_wait: float | None = None) -> None:
+        """Wait until a request to ``host`` may be sent, then take a token.
+
+        With ``max_wait`` (seconds), a pause of ``host`` that would last longer than the
+        caller can wait raises :class:`PausedPastDeadline` at once, even when the pause
+        began while this request was already queued.
+        """
+        deadline = None if max_wait is None else self._clock() + max_wait
         while True:
             paused = self.paused_for(host)
             if paused > 0:
+                if deadline is not None and self._clock() + paused > deadline:
+                    raise PausedPastDeadline(paused)
                 await self._wait(paused)
                 continue
             async with self._lock:
@@ -130,6 +138,14 @@ class UpstreamLimiter:
     async def _wait(self, seconds: float) -> None:
         self.total_wait += seconds
         await self._sleep(seconds)
+
+
+class PausedPastDeadline(Exception):
+    """The host is paused (429) for longer than the caller can wait."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paused for {seconds:.1f}s")
+        self.seconds = seconds
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
