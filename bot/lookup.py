@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25
+#: The description of every ``player`` option.
+PLAYER_HELP = "Gamertag (with #1234 if it has one), XUID or @member; empty: you"
 
 
 def bot_of(interaction: discord.Interaction) -> HaloBot:

@@ -44,6 +44,7 @@ from bot.halo.models import (
     SeasonCalendar,
     track_id_from_path,
 )
+from bot.refreshing import Refreshing
 
 if TYPE_CHECKING:
     from bot.halo.client import HaloClient
@@ -507,12 +508,6 @@ _TRANSPORT_ERRORS = (HaloUnavailableError, RateLimitedError, SignInExpiredError)
 
 
 @dataclass
-class _Built:
-    catalogue: Catalogue
-    at: float
-
-
-@dataclass
 class CatalogueService:
     """Builds the catalogue through the Halo client and keeps the last one.
 
@@ -529,56 +524,43 @@ class CatalogueService:
     incomplete_ttl: float = INCOMPLETE_TTL
     concurrency: int = BUILD_CONCURRENCY
     clock: Callable[[], float] = time.monotonic
-    _built: _Built | None = field(default=None, init=False)
-    _building: asyncio.Task[Catalogue] | None = field(default=None, init=False)
+    _state: Refreshing[Catalogue] = field(init=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
-    builds: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self._state = Refreshing(
+            self._build,
+            ttl=self.ttl,
+            ttl_of=lambda c: self.ttl if c.complete else self.incomplete_ttl,
+            what="Operations/events catalogue",
+            clock=self.clock,
+        )
+
+    @property
+    def builds(self) -> int:
+        return self._state.builds
 
     def cached(self) -> Catalogue | None:
         """The last catalogue built (maybe old), without waiting; None before the first."""
-        return self._built.catalogue if self._built else None
+        return self._state.cached()
 
     def is_fresh(self) -> bool:
-        built = self._built
-        if built is None:
-            return False
-        ttl = self.ttl if built.catalogue.complete else self.incomplete_ttl
-        return self.clock() - built.at < ttl
-
-    @property
-    def building(self) -> bool:
-        return self._building is not None and not self._building.done()
+        return self._state.is_fresh()
 
     async def get(self) -> Catalogue:
         """A fresh catalogue. If a rebuild fails, an older one is still answered."""
-        if self.is_fresh() and self._built is not None:
-            return self._built.catalogue
-        try:
-            return await self._shared_build()
-        except UserFacingError:
-            stale = self.cached()
-            if stale is None:
-                raise
-            log.warning("Rebuilding the Operations/events catalogue failed; using the last one")
-            return stale
+        return await self._state.get()
 
     async def warm(self) -> None:
-        """Build the catalogue now; failures are logged (commands will try again)."""
-        try:
+        """Build the catalogue now; a failure was logged by the build (commands try again)."""
+        with contextlib.suppress(Exception):
             await self.get()
-        except asyncio.CancelledError:
-            raise
-        except UserFacingError as exc:
-            log.warning("Could not warm the Operations/events catalogue: %s", exc.message)
-        except Exception:
-            log.exception("Could not warm the Operations/events catalogue")
 
     def refresh_soon(self) -> asyncio.Task[None] | None:
-        """Start a background (re)build unless the catalogue is fresh; the task, if any."""
+        """Start a background (re)build unless the catalogue is fresh; a task that ends
+        when it is over (and never fails), if any."""
         if self.is_fresh():
             return None
-        for task in self._background:
-            return task
         task = asyncio.get_running_loop().create_task(self.warm(), name="catalogue-refresh")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -587,28 +569,14 @@ class CatalogueService:
     async def for_autocomplete(self, wait: float) -> Catalogue | None:
         """What is built already (refreshed behind the scenes when old); before the first
         build, wait at most ``wait`` seconds for it, else None."""
-        task = self.refresh_soon()
-        current = self.cached()
-        if current is not None or task is None or wait <= 0:
-            return current
-        await asyncio.wait({task}, timeout=wait)
-        return self.cached()
-
-    async def _shared_build(self) -> Catalogue:
-        """One build at a time; a caller that gives up does not stop it for the others."""
-        task = self._building
-        if task is None or task.done():
-            task = asyncio.get_running_loop().create_task(self._build(), name="catalogue-build")
-            task.add_done_callback(_retrieve)
-            self._building = task
-        return await asyncio.shield(task)
+        return await self._state.for_autocomplete(wait)
 
     async def close(self) -> None:
         """Stop the background refresh and any build in progress (the bot is closing)."""
-        tasks = [*self._background, *([self._building] if self._building else [])]
-        for task in tasks:
+        for task in list(self._background):
             task.cancel()
-        for task in tasks:
+        await self._state.close()
+        for task in list(self._background):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
@@ -644,8 +612,6 @@ class CatalogueService:
                 failures,
             )
         catalogue = build_catalogue(calendar, tracks, missing=self.missing, complete=not failures)
-        self._built = _Built(catalogue, self.clock())
-        self.builds += 1
         log.info(
             "Catalogue: %d Operations, %d events%s",
             len(catalogue.operations),
@@ -686,12 +652,6 @@ class CatalogueService:
             track=track,
             in_calendar=False,
         )
-
-
-def _retrieve(task: asyncio.Task[Catalogue]) -> None:
-    """Mark a build's failure as seen: the callers that waited for it got it already."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _is_permanent(exc: UserFacingError) -> bool:

@@ -22,7 +22,11 @@ T = TypeVar("T")
 
 
 class Refreshing(Generic[T]):
-    """``build()`` once per ``ttl`` seconds, shared by every caller."""
+    """``build()`` once per ``ttl`` seconds, shared by every caller.
+
+    ``ttl_of`` gives a value its own time to live (e.g. shorter for one built from
+    partial data).
+    """
 
     def __init__(
         self,
@@ -30,10 +34,12 @@ class Refreshing(Generic[T]):
         *,
         ttl: float,
         what: str,
+        ttl_of: Callable[[T], float] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._build = build
         self.ttl = ttl
+        self.ttl_of = ttl_of
         self.what = what
         self.clock = clock
         self._value: T | None = None
@@ -46,7 +52,11 @@ class Refreshing(Generic[T]):
         return self._value
 
     def is_fresh(self) -> bool:
-        return self._value is not None and self.clock() - self._built_at < self.ttl
+        """Built, and younger than its time to live (``ttl_of(value)`` when given)."""
+        if self._value is None:
+            return False
+        ttl = self.ttl if self.ttl_of is None else self.ttl_of(self._value)
+        return self.clock() - self._built_at < ttl
 
     async def get(self) -> T:
         """A fresh value; the last good one when a rebuild fails (else the failure)."""

@@ -15,7 +15,7 @@ from bot.app import HaloBot
 from bot.embeds.progression import event_embed, events_embed, operation_embed
 from bot.errors import NoDataError, PlayerNotFoundError
 from bot.halo.models import PlayerOperations, PlayerRewardTrack
-from bot.lookup import begin_lookup, bot_of, player_autocomplete
+from bot.lookup import PLAYER_HELP, begin_lookup, bot_of, player_autocomplete
 from bot.players import Player
 from bot.progression import (
     MAX_EVENT_QUERIES,
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 #: Before the first catalogue is built, autocomplete waits this long for it at most.
 AUTOCOMPLETE_WAIT = 1.0
-PLAYER_HELP = "Gamertag (with #1234 if it has one), XUID or @member; empty: you"
 
 
 def _now() -> datetime:

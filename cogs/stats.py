@@ -15,7 +15,7 @@ from bot.embeds.csr import csr_embed
 from bot.embeds.service_record import service_record_embed
 from bot.errors import NoDataError, UserFacingError
 from bot.halo.models import MedalMetadata
-from bot.lookup import begin_lookup, bot_of, player_autocomplete
+from bot.lookup import PLAYER_HELP, begin_lookup, bot_of, player_autocomplete
 from bot.seasons import Season, SeasonKind, SeasonService
 from bot.stats import (
     KNOWN_PLAYLISTS,
@@ -28,7 +28,6 @@ from bot.text import escape
 
 log = logging.getLogger(__name__)
 
-PLAYER_HELP = "Gamertag (with #1234 if it has one), XUID or @member; empty: you"
 #: Before the season directory is first built, autocomplete waits this long for it at most.
 AUTOCOMPLETE_WAIT = 1.0
 MODE_CHOICES = [
