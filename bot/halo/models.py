@@ -852,11 +852,12 @@ class RewardTrackProgress(HaloModel):
 
 
 class PlayerRewardTrack(HaloModel):
-    """A player's progress on one Operation or event (economy ``.../rewardtracks/...``)."""
+    """A player's progress on one Operation or event (economy ``.../rewardtracks/...``).
+    ``CurrentProgress`` is required: an answer without it is not progress at all."""
 
     reward_track_path: Text = ""
     track_type: str | None = None
-    current_progress: OrDefault[RewardTrackProgress] = Field(default_factory=RewardTrackProgress)
+    current_progress: OrDefault[RewardTrackProgress]
     previous_progress: RewardTrackProgress | None = None
     is_owned: bool = False
     base_xp: int | None = None
@@ -875,10 +876,11 @@ PlayerEventProgress = PlayerRewardTrack
 
 
 class PlayerOperations(HaloModel):
-    """``GET economy .../hi/players/xuid(N)/rewardtracks/operations``."""
+    """``GET economy .../hi/players/xuid(N)/rewardtracks/operations``.
+    ``OperationRewardTracks`` is required (it may be null or empty)."""
 
     active_operation_reward_track_path: str | None = None
-    operation_reward_tracks: ListOf[PlayerRewardTrack] = Field(default_factory=list)
+    operation_reward_tracks: ListOf[PlayerRewardTrack]
     scheduled_operation_reward_track_path: str | None = None
 
     def track(self, path_or_id: str) -> PlayerRewardTrack | None:
