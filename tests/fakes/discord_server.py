@@ -142,6 +142,8 @@ LOADING: Final = 1 << 7
 SUPPRESS_NOTIFICATIONS: Final = 1 << 12
 IS_COMPONENTS_V2: Final = 1 << 15
 
+#: How long Discord remembers an enforced nonce (it says "the past few minutes").
+NONCE_WINDOW = 300.0
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
 CB_PONG: Final = 1
 CB_MESSAGE: Final = 4
@@ -1059,6 +1061,10 @@ class FakeDiscord:
         self._ids = _Snowflakes()
         self._by_token: dict[str, InteractionRecord] = {}
         self._commands: dict[int | None, dict[int, JSONDict]] = {}  # guild id (None: global)
+        #: (channel id, nonce) -> (message id, when) for ``enforce_nonce`` posts.
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        #: Channel posts Discord answered with an existing message (same enforced nonce).
+        self.deduplicated_posts: list[SentMessage] = []
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
         self._messages: dict[int, JSONDict] = {}
         self._channel_messages: dict[int, list[SentMessage]] = {}
@@ -1380,6 +1386,7 @@ class FakeDiscord:
         self._channel_messages.clear()
         self.command_syncs.clear()
         self.presences.clear()
+        self.deduplicated_posts.clear()
 
     # -- gateway control -----------------------------------------------------------------------
     def _live_sessions(self) -> list[_GatewaySession]:
@@ -2585,12 +2592,26 @@ class FakeDiscord:
             if files and not perms & ATTACH_FILES:
                 raise FakeDiscordError(403, 50013, "Missing Permissions")
         self._check_message(payload, files)
+        nonce = payload.get("nonce")
+        if nonce and payload.get("enforce_nonce"):
+            # Like Discord: the same nonce from the same author within a few minutes returns
+            # the message created the first time instead of a new one.
+            known = self._nonces.get((channel.id, str(nonce)))
+            if known is not None and time.monotonic() - known[1] < NONCE_WINDOW:
+                existing = self._messages.get(known[0])
+                if existing is not None and not existing.get("_deleted"):
+                    self.deduplicated_posts.append(
+                        SentMessage("channel", "POST", request.path, payload, files, existing)
+                    )
+                    return _ok(copy.deepcopy(existing))
         flags = int(payload.get("flags") or 0) & (
             SUPPRESS_EMBEDS | SUPPRESS_NOTIFICATIONS | IS_COMPONENTS_V2
         )
         message = self._build_message(
             channel.id, guild.id if guild else None, payload, files, flags, 0
         )
+        if nonce and payload.get("enforce_nonce"):
+            self._nonces[(channel.id, str(nonce))] = (int(message["id"]), time.monotonic())
         if payload.get("message_reference"):
             message["type"] = 19
             message["message_reference"] = payload["message_reference"]
