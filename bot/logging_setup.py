@@ -12,7 +12,7 @@ REDACTED = "[redacted]"
 # Things that look like bearer credentials even when we were not told about them.
 _GENERIC_SECRET = re.compile(
     r"(?i)(authorization|x-343-authorization-spartan|343-clearance|access_token|refresh_token"
-    r"|spartantoken|rpsticket)(['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}&]+)"
+    r"|spartantoken|rpsticket|device_code)(['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}&]+)"
 )
 
 
@@ -58,12 +58,24 @@ def setup_logging(level: int, secrets: Iterable[str] = ()) -> None:
     _redactor.add(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(_FORMAT))
-    handler.addFilter(_redactor)
+    guard(handler)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    quiet_libraries(level)
+
+
+def guard(handler: logging.Handler) -> None:
+    """Make ``handler`` redact every secret before anything is written."""
+    handler.addFilter(_redactor)
+
+
+def quiet_libraries(level: int) -> None:
+    """Libraries whose DEBUG output is noise or holds sign-in exchanges stay at INFO."""
     # discord.py's gateway chatter is noisy at DEBUG and says nothing we need at INFO.
     logging.getLogger("discord.gateway").setLevel(max(level, logging.INFO))
     logging.getLogger("discord.http").setLevel(max(level, logging.INFO))
+    # MSAL's DEBUG lines dump whole OAuth requests (device codes, grant data).
+    logging.getLogger("msal").setLevel(max(level, logging.INFO))

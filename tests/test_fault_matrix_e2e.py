@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -27,8 +29,9 @@ from typing import Any, cast
 import pytest
 
 from bot.halo.auth import device_code_login
+from bot.logging_setup import guard, quiet_libraries, redactor
 from cogs.announcements import RankAnnouncements
-from tests.discord_harness import ADMIN_USER_ID, ANNOUNCE_CHANNEL_ID, USER_ID
+from tests.discord_harness import ADMIN_USER_ID, ANNOUNCE_CHANNEL_ID, TOKEN, USER_ID
 from tests.e2e import World, running_world
 from tests.fakes.discord_server import InteractionRecord
 from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX, RANKED_ARENA, FakeHalo
@@ -160,6 +163,21 @@ async def msal_world(tmp_path: Path, halo: FakeHalo | None = None) -> AsyncItera
         yield world
 
 
+def secrets_in_use(world: World) -> list[str]:
+    """Every credential of this run: the Discord token, and each Microsoft, Xbox and
+    Halo token the fake issued (access, refresh, user, XSTS, Spartan...)."""
+    issued = [token for tokens in world.halo.issued.values() for token in tokens]
+    return [TOKEN, *(t for t in issued if len(t) >= 12)]
+
+
+def assert_no_secrets(world: World, log_text: str) -> None:
+    """No credential in any log line or in anything the bot sent to Discord."""
+    sent = json.dumps([r.body for r in world.discord.requests], default=str)
+    for secret in secrets_in_use(world):
+        assert secret not in log_text, "a credential was logged"
+        assert secret not in sent, "a credential was sent to Discord"
+
+
 def announcer(world: World) -> RankAnnouncements:
     cog = world.bot.get_cog("RankAnnouncements")
     assert cog is not None
@@ -232,8 +250,20 @@ async def still_up(world: World) -> None:
 # ---------------------------------------------------------------------- upstream faults
 
 
+@pytest.fixture(autouse=True)
+def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Capture at DEBUG through the same guard as the bot's own log handler."""
+    caplog.set_level(logging.DEBUG)
+    guard(caplog.handler)
+    quiet_libraries(logging.DEBUG)
+    yield
+    caplog.handler.removeFilter(redactor())
+
+
 @pytest.mark.parametrize("name", list(FAULTS))
-async def test_every_command_and_the_announcement_loop_survive(tmp_path: Path, name: str) -> None:
+async def test_every_command_and_the_announcement_loop_survive(
+    tmp_path: Path, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
     fault = FAULTS[name]
     async with msal_world(tmp_path) as world:
         before = database_rows(world)
@@ -262,9 +292,12 @@ async def test_every_command_and_the_announcement_loop_survive(tmp_path: Path, n
             assert after["rank_snapshots"] == before["rank_snapshots"]
         assert announcer(world).poll.is_running()
         await still_up(world)
+        assert_no_secrets(world, caplog.text)
 
 
-async def test_dead_refresh_token_means_sign_in_expired_everywhere(tmp_path: Path) -> None:
+async def test_dead_refresh_token_means_sign_in_expired_everywhere(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with FakeHalo() as halo:
         halo.access_token_lifetime = 60  # MSAL must redeem the refresh token to go on
         async with msal_world(tmp_path, halo) as world:
@@ -283,6 +316,7 @@ async def test_dead_refresh_token_means_sign_in_expired_everywhere(tmp_path: Pat
             assert database_rows(world) == before
             assert announcer(world).poll.is_running()
             world.discord.assert_healthy()
+            assert_no_secrets(world, caplog.text)
 
 
 async def test_connection_refused(tmp_path: Path) -> None:
