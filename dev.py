@@ -3,7 +3,7 @@
 
     python3 dev.py run     # create .venv, install the bot, start it (reads .env)
     python3 dev.py test    # create .venv, install the bot and test tools, lint, run the tests
-    python3 dev.py bench   # install, then run the benchmarks in bench/
+    python3 dev.py bench   # set up .venv-bench (the bot + SPNKr), run the benchmarks in bench/
 
 Installs happen only when pyproject.toml changed since the last install.
 """
@@ -18,32 +18,47 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+#: The bot and its tests.
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PY = BIN / ("python.exe" if os.name == "nt" else "python")
-STAMP = VENV / ".installed"
+#: The benchmarks: the above plus packages measured against (SPNKr), kept out of .venv.
+BENCH_VENV = ROOT / ".venv-bench"
 
 
-def ensure_env(extras: str) -> None:
+def python_of(env: Path) -> Path:
+    return (
+        env
+        / ("Scripts" if os.name == "nt" else "bin")
+        / ("python.exe" if os.name == "nt" else "python")
+    )
+
+
+def ensure_env(extras: str, env: Path = VENV) -> Path:
+    """Create ``env`` and install the bot with ``extras`` (only when something changed);
+    return its Python."""
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]}).")
-    if not PY.exists():
-        print("Creating .venv ...", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    py = python_of(env)
+    if not py.exists():
+        print(f"Creating {env.name} ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(env)
+    stamp = env / ".installed"
     spec = (ROOT / "pyproject.toml").read_bytes() + extras.encode()
     wanted = hashlib.sha256(spec).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
-        return
-    print(f"Installing the bot{' with ' + extras if extras else ''} into .venv ...", flush=True)
+    if stamp.exists() and stamp.read_text().strip() == wanted:
+        return py
+    print(
+        f"Installing the bot{' with ' + extras if extras else ''} into {env.name} ...", flush=True
+    )
     target = f".[{extras}]" if extras else "."
-    pip = [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    pip = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True, cwd=ROOT)
     subprocess.run([*pip, "-e", target], check=True, cwd=ROOT)
-    STAMP.write_text(wanted)
+    stamp.write_text(wanted)
+    return py
 
 
-def run(*args: str) -> int:
-    return subprocess.run([str(PY), *args], cwd=ROOT).returncode
+def run(*args: str, py: Path | None = None) -> int:
+    return subprocess.run([str(py or python_of(VENV)), *args], cwd=ROOT).returncode
 
 
 def main(argv: list[str]) -> int:
@@ -64,8 +79,8 @@ def main(argv: list[str]) -> int:
                 return code
         return 0
     if command == "bench":
-        ensure_env("test,bench")
-        return run("bench/run_all.py", *rest)
+        py = ensure_env("test,bench", BENCH_VENV)
+        return run("bench/run_all.py", *rest, py=py)
     if command in ("halo-bot", "cli"):
         ensure_env("test")
         return run("-m", "bot", *rest)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cached_property
 from typing import Annotated, Any, Self, TypeVar
 
@@ -108,15 +107,21 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION_RE.fullmatch(stripped)
     if not match or stripped.upper().endswith(("P", "T")):
         raise ValueError(f"not an ISO 8601 duration: {text[:40]!r}")
-    total = Decimal(0)
+    # Exact integer arithmetic (Decimal is slow here): every part as digits / 10**places.
+    numerator, places = 0, 0
     for unit, seconds in _UNIT_SECONDS.items():
         part = match.group(unit)
         if part is not None:
-            try:
-                total += Decimal(part.replace(",", ".")) * seconds
-            except InvalidOperation as err:  # pragma: no cover - the regex only lets numbers in
-                raise ValueError("bad number in duration") from err
-    micros = int((total * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
+            whole, _, fraction = part.replace(",", ".").partition(".")
+            if len(fraction) > places:
+                numerator *= 10 ** (len(fraction) - places)
+                places = len(fraction)
+            scaled = int(whole + fraction) * 10 ** (places - len(fraction))
+            numerator += scaled * seconds
+    micros, rest = divmod(numerator * 1_000_000, 10**places)
+    twice = 2 * rest
+    if twice > 10**places or (twice == 10**places and micros % 2):  # round half to even
+        micros += 1
     if match.group("sign") == "-":
         micros = -micros
     try:
