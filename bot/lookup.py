@@ -78,6 +78,7 @@ async def player_autocomplete(
                             value=f"xuid({member.xuid})",
                         )
                     )
+            await bot.resolver.flush()  # lookups are written behind: include the latest
             for known in await bot.db.players.recent_lookups(
                 interaction.guild_id, prefix, MAX_CHOICES
             ):

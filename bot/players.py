@@ -3,22 +3,37 @@
 Order of lookups: a Discord member means their linked account; a XUID is used
 as is (its gamertag from the local cache, or one batch lookup); a gamertag is
 looked up in the local cache first, then resolved once upstream and stored.
+
+The local cache is the database plus a bounded in-memory copy of the players seen
+lately, so a busy server's repeated lookups cost no database round trip. Lookups
+(the "recent" suggestions of the ``player`` autocomplete) are written behind, a
+second's worth at a time in one transaction, and flushed before they are read.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.errors import NotLinkedError, PlayerNotFoundError
 from bot.halo.players import PlayerRef, parse_player
+from bot.storage.models import fold, utc_now
 
 if TYPE_CHECKING:
     from bot.halo.client import HaloClient
     from bot.storage import Database
 
 log = logging.getLogger(__name__)
+
+#: Players kept in memory (XUID and gamertag), most recently used first out last.
+KNOWN_IN_MEMORY = 20_000
+#: How long lookups wait to be written, together with the ones that follow.
+LOOKUP_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,9 +51,22 @@ class Player:
 class PlayerResolver:
     """Resolves ``player`` options for every command, with the database as a cache."""
 
-    def __init__(self, halo: HaloClient, db: Database) -> None:
+    def __init__(
+        self,
+        halo: HaloClient,
+        db: Database,
+        *,
+        known_in_memory: int = KNOWN_IN_MEMORY,
+        flush_after: float = LOOKUP_FLUSH_SECONDS,
+    ) -> None:
         self._halo = halo
         self._db = db
+        self._capacity = max(1, known_in_memory)
+        self._flush_after = flush_after
+        self._names: OrderedDict[str, str] = OrderedDict()  # xuid -> gamertag
+        self._xuids: dict[str, str] = {}  # folded gamertag -> xuid
+        self._pending: dict[tuple[int, int, str], datetime] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     async def resolve(
         self,
@@ -53,7 +81,7 @@ class PlayerResolver:
         else:
             player = await self.resolve_ref(parse_player(text))
         if guild_id is not None:
-            await self._db.players.record_lookup(guild_id, caller_id, player.xuid, player.gamertag)
+            self._note_lookup(guild_id, caller_id, player.xuid)
         return player
 
     async def resolve_ref(self, ref: PlayerRef) -> Player:
@@ -77,21 +105,71 @@ class PlayerResolver:
         return Player(account.xuid, account.gamertag)
 
     async def _by_xuid(self, xuid: str) -> Player:
-        known = await self._db.players.gamertag_for(xuid)
+        known = self._names.get(xuid) or await self._db.players.gamertag_for(xuid)
         if known:
-            return Player(xuid, known)
+            return self._know(xuid, known)
         users = await self._halo.get_users([xuid])
         if not users:
             raise PlayerNotFoundError(f"No Halo player has the XUID {xuid}.")
         user = users[0]
         await self._db.players.remember(user.xuid, user.gamertag)
-        return Player(user.xuid, user.gamertag)
+        return self._know(user.xuid, user.gamertag)
 
     async def _by_gamertag(self, gamertag: str) -> Player:
+        xuid = self._xuids.get(fold(gamertag.strip()))
+        if xuid and xuid in self._names:
+            return self._know(xuid, self._names[xuid])
         xuid = await self._db.players.xuid_for(gamertag)
         if xuid:
             known = await self._db.players.gamertag_for(xuid)
-            return Player(xuid, known or gamertag)
+            return self._know(xuid, known or gamertag)
         user = await self._halo.get_user(gamertag)
         await self._db.players.remember(user.xuid, user.gamertag)
-        return Player(user.xuid, user.gamertag)
+        return self._know(user.xuid, user.gamertag)
+
+    # -- the in-memory copy ---------------------------------------------------------------
+
+    def _know(self, xuid: str, gamertag: str) -> Player:
+        old = self._names.pop(xuid, None)
+        if old is not None and self._xuids.get(fold(old)) == xuid:
+            del self._xuids[fold(old)]
+        self._names[xuid] = gamertag
+        self._xuids[fold(gamertag)] = xuid
+        while len(self._names) > self._capacity:
+            gone_xuid, gone_tag = self._names.popitem(last=False)
+            if self._xuids.get(fold(gone_tag)) == gone_xuid:
+                del self._xuids[fold(gone_tag)]
+        return Player(xuid, gamertag)
+
+    # -- lookups, written behind ------------------------------------------------------------
+
+    def _note_lookup(self, guild_id: int, user_id: int, xuid: str) -> None:
+        self._pending[(guild_id, user_id, xuid)] = utc_now()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush_later(), name="record-lookups"
+            )
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._flush_after)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the lookups noted so far (one transaction). Failures are only logged:
+        these are suggestions, not records anyone relies on."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            await self._db.players.record_lookups([(*key, when) for key, when in batch.items()])
+        except Exception:
+            log.warning("Could not record %d player lookups", len(batch), exc_info=True)
+
+    async def close(self) -> None:
+        """Write what is pending (the bot is stopping)."""
+        task, self._flusher = self._flusher, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()

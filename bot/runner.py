@@ -43,6 +43,8 @@ class Services:
         with contextlib.suppress(Exception):
             await self.tokens.close()
         await self.session.close()
+        with contextlib.suppress(Exception):
+            await self.resolver.close()  # pending lookup notes, before the database closes
         await self.db.close()
 
 

@@ -553,3 +553,23 @@ async def test_a_pause_that_begins_while_queued_fails_fast_past_max_wait() -> No
     await clock.advance(1.0)
     await settle()
     assert patient.done() and patient.exception() is None
+
+
+async def test_a_queue_too_long_to_serve_in_time_is_refused_at_once() -> None:
+    clock = FakeClock()
+    limiter = UpstreamLimiter(rate=2.0, clock=clock, sleep=clock.sleep)
+    await limiter.acquire("stats")  # the free token
+    queued = [asyncio.create_task(limiter.acquire("stats")) for _ in range(4)]
+    await settle()
+    assert limiter.waiting == 4
+    # Four ahead at 2 per second: served in about 2.5 s, more than this caller can wait.
+    with pytest.raises(PausedPastDeadline) as caught:
+        await limiter.acquire("stats", max_wait=1.0)
+    assert math.isclose(caught.value.seconds, 2.5)
+    assert limiter.waiting == 4  # it never joined the queue
+    late = asyncio.create_task(limiter.acquire("stats", max_wait=10.0))  # this one can wait
+    for _ in range(6):
+        await clock.advance(0.5)
+        await settle()
+    assert all(t.done() for t in [*queued, late])
+    assert limiter.waiting == 0

@@ -6,9 +6,12 @@ import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from bot.halo.client import HaloClient
+from bot.players import Player, PlayerResolver
 from bot.storage import Database, KnownPlayer
 from bot.storage import players as players_module
 
@@ -112,3 +115,34 @@ async def test_lookups_are_capped_per_guild(db: Database, monkeypatch: pytest.Mo
     assert await db.players.recent_lookups(200) == [("1", "P1")]
     assert await db.players.forget_guild(100) == 5
     assert await db.players.recent_lookups(100) == []
+
+
+async def test_batched_lookups_keep_the_latest_and_cap_each_guild(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(players_module, "MAX_LOOKUPS_PER_GUILD", 3)
+    for i in range(1, 6):
+        await db.players.remember(str(i), f"P{i}")
+    await db.players.record_lookups(
+        [(100, 7, str(i), T0 + timedelta(minutes=i)) for i in range(1, 6)]
+        + [(200, 7, "1", T0), (100, 8, "2", T0 + timedelta(minutes=9))]
+    )
+    # An older note of the same lookup does not move it back in time.
+    await db.players.record_lookups([(100, 8, "2", T0)])
+    recent = await db.players.recent_lookups(100, limit=25)
+    assert [p.xuid for p in recent] == ["2", "5", "4"]
+    assert await db.players.recent_lookups(200) == [("1", "P1")]
+    await db.players.record_lookups([])  # nothing to do
+
+
+async def test_resolver_writes_lookups_behind_and_on_close(db: Database) -> None:
+    resolver = PlayerResolver(cast(HaloClient, None), db, flush_after=60)
+    await db.players.remember("42", "Noble Six")
+    player = await resolver.resolve("noble six", caller_id=7, guild_id=100)
+    assert player == Player("42", "Noble Six")
+    assert await db.players.recent_lookups(100) == []  # not yet written
+    await resolver.close()
+    assert await db.players.recent_lookups(100) == [("42", "Noble Six")]
+    # Known players are answered from memory from now on, even if the row goes.
+    await db.players.remember("43", "Noble Six")  # the gamertag moved in the database
+    assert (await resolver.resolve("Noble Six", caller_id=7)).xuid == "42"

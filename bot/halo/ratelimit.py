@@ -74,6 +74,8 @@ class UpstreamLimiter:
         self.acquired = 0
         self.pauses = 0
         self.total_wait = 0.0
+        #: Callers inside :meth:`acquire` right now (queued for a token or a pause).
+        self.waiting = 0
 
     @property
     def interval(self) -> float:
@@ -104,11 +106,24 @@ class UpstreamLimiter:
     async def acquire(self, host: str, max_wait: float | None = None) -> None:
         """Wait until a request to ``host`` may be sent, then take a token.
 
-        With ``max_wait`` (seconds), a pause of ``host`` that would last longer than the
-        caller can wait raises :class:`PausedPastDeadline` at once, even when the pause
-        began while this request was already queued.
+        With ``max_wait`` (seconds), a caller that would wait longer than that raises
+        :class:`PausedPastDeadline` at once instead: when ``host`` is paused (a 429) for
+        longer, even if the pause began while it was already queued, or when the queue
+        ahead of it is too long to be served in time at this rate.
         """
         deadline = None if max_wait is None else self._clock() + max_wait
+        if deadline is not None:
+            self._refill()
+            backlog = (self.waiting + 1 - self._tokens) / self.rate
+            if max_wait is not None and backlog > max_wait:
+                raise PausedPastDeadline(backlog)
+        self.waiting += 1
+        try:
+            await self._acquire(host, deadline)
+        finally:
+            self.waiting -= 1
+
+    async def _acquire(self, host: str, deadline: float | None) -> None:
         while True:
             paused = self.paused_for(host)
             if paused > 0:
@@ -141,7 +156,8 @@ class UpstreamLimiter:
 
 
 class PausedPastDeadline(Exception):
-    """The host is paused (429) for longer than the caller can wait."""
+    """The caller would wait longer than it can: the host is paused (429) for longer, or
+    too many requests are queued ahead at this rate. ``seconds``: the expected wait."""
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"paused for {seconds:.1f}s")

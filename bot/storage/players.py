@@ -10,6 +10,7 @@ not known are left out of :meth:`KnownPlayers.recent_lookups`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -107,6 +108,38 @@ class KnownPlayers:
                 " ORDER BY looked_up_at DESC, rowid DESC LIMIT ?)",
                 (guild, guild, MAX_LOOKUPS_PER_GUILD),
             )
+
+    async def record_lookups(
+        self,
+        lookups: Sequence[tuple[int, int, str, datetime]],
+        *,
+        tx: Transaction | None = None,
+    ) -> None:
+        """Many ``(guild_id, user_id, xuid, when)`` lookups in one transaction, each guild
+        trimmed to its most recent :data:`MAX_LOOKUPS_PER_GUILD` once."""
+        rows = [
+            (check_id("guild_id", g), check_id("user_id", u), normalize_xuid(x), to_db_time(w))
+            for g, u, x, w in lookups
+        ]
+        if not rows:
+            return
+        async with self._db._writing(tx) as t:
+            for row in rows:
+                await self._db._execute(
+                    t,
+                    "INSERT INTO player_lookups (guild_id, user_id, xuid, looked_up_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id, xuid)"
+                    " DO UPDATE SET looked_up_at = MAX(looked_up_at, excluded.looked_up_at)",
+                    row,
+                )
+            for guild in sorted({row[0] for row in rows}):
+                await self._db._execute(
+                    t,
+                    "DELETE FROM player_lookups WHERE guild_id = ? AND rowid NOT IN"
+                    " (SELECT rowid FROM player_lookups WHERE guild_id = ?"
+                    " ORDER BY looked_up_at DESC, rowid DESC LIMIT ?)",
+                    (guild, guild, MAX_LOOKUPS_PER_GUILD),
+                )
 
     async def recent_lookups(
         self,
