@@ -5,13 +5,17 @@ A cycle:
 1. reads every tracked membership and the servers that have an announce channel;
 2. takes the CSR season from Halo's CSR season calendar (last known one if that fails);
 3. fetches CSR for the *unique* tracked XUIDs, per playlist, in batches (a player
-   tracked by ten servers is fetched once); a failed batch only loses its players for
-   this cycle, and a player without an answer is skipped, never read as a change;
+   tracked by ten servers is fetched once), always fresh (never cached); a failed
+   batch only loses its players for this cycle, and a player without an answer is
+   skipped, never read as a change;
 4. compares every answer with the player's last snapshot (:mod:`bot.announce.changes`);
 5. in **one transaction** stores the new snapshots (unchanged ones are skipped) and
    queues one outbox row per server and announcement, under an idempotency key
    ``{guild}:{xuid}:{playlist}:{season}:{old}->{new}:{snapshot time}``;
 6. posts the outbox (:meth:`RankWatcher.flush_outbox`).
+
+Steps 3-5 run for :data:`PLAYERS_PER_STEP` players of one playlist at a time, so the
+memory a cycle needs does not grow with the number of tracked players.
 
 Crash safety: the snapshot and its outbox rows commit together, so a crash before the
 commit loses nothing (the next cycle sees the same change against the old snapshot)
@@ -45,9 +49,7 @@ from bot.announce.changes import (
 )
 from bot.announce.delivery import REMOVED_FROM_GUILD, DeliveryError, Poster, nonce_for
 from bot.embeds.announcements import announcement_embed, pack_sizes
-from bot.halo.client import xuid_token
 from bot.halo.playlists import RANKED_PLAYLISTS
-from bot.halo.urls import SKILL_HOST, build_url, segment
 from bot.storage.models import GuildSettings, PendingAnnouncement, Snapshot, utc_now
 
 if TYPE_CHECKING:
@@ -60,6 +62,9 @@ log = logging.getLogger(__name__)
 #: Concurrent CSR requests of one cycle. Requests share the global Halo rate limit with
 #: commands (a FIFO queue), so this also bounds how long a command waits behind a cycle.
 FETCH_CONCURRENCY = 2
+#: Players fetched, compared and stored together (a multiple of the CSR batch size):
+#: bounds a cycle's memory whatever the number of tracked players.
+PLAYERS_PER_STEP = 1000
 FLUSH_BATCH = 10_000  # a whole backlog at once, so each cycle's messages group the same way
 PENDING_MAX_AGE = timedelta(hours=24)
 OUTBOX_RETENTION = timedelta(days=30)
@@ -121,6 +126,7 @@ class RankWatcher:
         poster: Poster | None = None,
         is_guild_active: Callable[[int], bool] | None = None,
         fetch_concurrency: int = FETCH_CONCURRENCY,
+        players_per_step: int = PLAYERS_PER_STEP,
         clock: Callable[[], datetime] = utc_now,
         pending_max_age: timedelta = PENDING_MAX_AGE,
         outbox_retention: timedelta = OUTBOX_RETENTION,
@@ -130,6 +136,7 @@ class RankWatcher:
         self.poster = poster
         self.is_guild_active = is_guild_active
         self.fetch_concurrency = max(1, fetch_concurrency)
+        self.players_per_step = max(1, players_per_step)
         self.clock = clock
         self.pending_max_age = pending_max_age
         self.outbox_retention = outbox_retention
@@ -201,42 +208,59 @@ class RankWatcher:
                     playlists.append(playlist)
         report.playlists = len(playlists)
 
-        fetch_started = time.perf_counter()
-        fetched = await self._fetch(playlists, xuids, report)
-        store_started = time.perf_counter()
-        report.fetch_seconds = store_started - fetch_started
+        # A slice of players of one playlist at a time: fetch, compare, store. Memory
+        # stays at one slice's answers however many players are tracked.
+        for playlist in playlists:
+            for start in range(0, len(xuids), self.players_per_step):
+                group = xuids[start : start + self.players_per_step]
+                fetch_started = time.perf_counter()
+                answers = await self._fetch(playlist, group, report)
+                store_started = time.perf_counter()
+                report.fetch_seconds += store_started - fetch_started
+                await self._store_playlist(
+                    playlist, answers, season, taken_at, by_xuid, gamertags, targets, report
+                )
+                report.store_seconds += time.perf_counter() - store_started
 
+    async def _store_playlist(
+        self,
+        playlist: str,
+        answers: dict[str, CsrResult | None],
+        season: str | None,
+        taken_at: datetime,
+        by_xuid: dict[str, dict[int, list[int]]],
+        gamertags: dict[str, str],
+        targets: dict[int, _Target],
+        report: CycleReport,
+    ) -> None:
+        """Compare one playlist's answers with the last snapshots; write the new snapshots
+        and the announcements they cause in one transaction."""
+        if not answers:
+            return
         snapshots: list[Snapshot] = []
         queued: list[tuple[str, int, int, dict[str, object]]] = []
-        for playlist in playlists:
-            answers = fetched.get(playlist, {})
-            if not answers:
+        previous = await self.db.snapshots.latest_many(answers, playlist)
+        for xuid, result in answers.items():
+            if result is None:
+                report.missing += 1
                 continue
-            previous = await self.db.snapshots.latest_many(answers, playlist)
-            for xuid, result in answers.items():
-                if result is None:
-                    report.missing += 1
-                    continue
-                report.results += 1
-                current = snapshot_from_result(xuid, playlist, season, result, taken_at)
-                before = previous.get(xuid)
-                if before is None or not before.same_rank(current):
-                    snapshots.append(current)
-                verdict = classify(before, current)
-                if verdict in ("baseline", "new_season") or (
-                    verdict == "unranked" and before is not None and before.value >= 0
-                ):
-                    report.baselines += 1
-                changes = detect_changes(before, current)
-                if not changes:
-                    continue
-                report.changes += len(changes)
-                queued.extend(
-                    self._queue_for_guilds(
-                        changes, by_xuid[xuid], targets, gamertags[xuid], taken_at
-                    )
-                )
-
+            report.results += 1
+            current = snapshot_from_result(xuid, playlist, season, result, taken_at)
+            before = previous.get(xuid)
+            if before is None or not before.same_rank(current):
+                snapshots.append(current)
+            verdict = classify(before, current)
+            if verdict in ("baseline", "new_season") or (
+                verdict == "unranked" and before is not None and before.value >= 0
+            ):
+                report.baselines += 1
+            changes = detect_changes(before, current)
+            if not changes:
+                continue
+            report.changes += len(changes)
+            queued.extend(
+                self._queue_for_guilds(changes, by_xuid[xuid], targets, gamertags[xuid], taken_at)
+            )
         if snapshots or queued:
             async with self.db.transaction() as tx:
                 for snapshot in snapshots:
@@ -247,7 +271,6 @@ class RankWatcher:
                         key, guild_id, channel_id, payload, tx=tx
                     ):
                         report.queued += 1
-        report.store_seconds = time.perf_counter() - store_started
 
     def _queue_for_guilds(
         self,
@@ -313,26 +336,20 @@ class RankWatcher:
         return True
 
     async def _fetch(
-        self, playlists: Sequence[str], xuids: Sequence[str], report: CycleReport
-    ) -> dict[str, dict[str, CsrResult | None]]:
-        """CSR of every player in every playlist, batch by batch; failed batches left out."""
+        self, playlist: str, xuids: Sequence[str], report: CycleReport
+    ) -> dict[str, CsrResult | None]:
+        """CSR of every player in one playlist, batch by batch; failed batches left out.
+        Always fresh: neither a lookup cached by a command nor the last cycle's answer."""
         size = max(1, self.halo.csr_batch_size)
-        jobs = [
-            (playlist, list(xuids[start : start + size]))
-            for playlist in playlists
-            for start in range(0, len(xuids), size)
-        ]
-        report.csr_requests = len(jobs)
+        chunks = [list(xuids[start : start + size]) for start in range(0, len(xuids), size)]
+        report.csr_requests += len(chunks)
         gate = asyncio.Semaphore(self.fetch_concurrency)
-        fetched: dict[str, dict[str, CsrResult | None]] = defaultdict(dict)
+        fetched: dict[str, CsrResult | None] = {}
 
-        async def one(playlist: str, chunk: list[str]) -> None:
+        async def one(chunk: list[str]) -> None:
             async with gate:
-                # A cycle must see fresh data, not a lookup cached by a command or the
-                # previous cycle (player data is cached for about a minute).
-                self.halo.cache.invalidate(_csr_url(playlist, chunk))
                 try:
-                    answers = await self.halo.get_csr(playlist, chunk)
+                    answers = await self.halo.get_csr(playlist, chunk, fresh=True)
                 except Exception as exc:
                     report.failed_batches += 1
                     report.missing += len(chunk)
@@ -344,9 +361,9 @@ class RankWatcher:
                     )
                     return
             for xuid in chunk:
-                fetched[playlist][xuid] = answers.get(xuid)
+                fetched[xuid] = answers.get(xuid)
 
-        await asyncio.gather(*(one(playlist, chunk) for playlist, chunk in jobs))
+        await asyncio.gather(*(one(chunk) for chunk in chunks))
         return fetched
 
     # ------------------------------------------------------------------ outbox
@@ -452,9 +469,3 @@ class RankWatcher:
         except Exception as exc:
             log.exception("Pruning the announcement outbox failed")
             report.errors.append(f"prune: {exc.__class__.__name__}")
-
-
-def _csr_url(playlist_id: str, xuids: Sequence[str]) -> str:
-    """The URL :meth:`HaloClient.get_csr` requests (and caches) for one batch."""
-    query = {"players": ",".join(xuid_token(x) for x in xuids)}
-    return build_url(SKILL_HOST, f"/hi/playlist/{segment(playlist_id)}/csrs", query)

@@ -70,11 +70,18 @@ class HaloClient:
     def cache(self) -> CachedFetcher[str, Any]:
         return self._cache
 
-    async def _get(self, url: str, ttl: float, parse: Callable[[Any], T]) -> T:
+    async def _get(
+        self, url: str, ttl: float, parse: Callable[[Any], T], *, fresh: bool = False
+    ) -> T:
+        """``url`` parsed, from the cache when there; ``fresh``: always from Halo and not
+        kept (identical calls in flight are still shared)."""
+
         async def fetch() -> T:
             raw = await self.http.get_json(url)
             return parse(raw)
 
+        if fresh:
+            return await self._cache.coalescer.run(url, fetch)
         return await self._cache.get(url, ttl, fetch)
 
     # -- profiles -----------------------------------------------------------------
@@ -122,28 +129,30 @@ class HaloClient:
         xuids: Sequence[str | int],
         *,
         season: str | None = None,
+        fresh: bool = False,
     ) -> dict[str, models.CsrResult | None]:
         """CSR of many players in one playlist: ``{xuid: result or None}``.
 
         Players are fetched ``csr_batch_size`` per request. The real API fails the
         whole call when one id is bad, so a failed batch is split in halves until
-        the bad id is isolated; the others still get their results.
+        the bad id is isolated; the others still get their results. ``fresh``: not
+        from the cache and not kept in it (the rank poll, which reads everyone once).
         """
         wanted = list(dict.fromkeys(str(int(x)) for x in xuids))
         results: dict[str, models.CsrResult | None] = {}
         for chunk in _chunks(wanted, self.csr_batch_size):
-            results.update(await self._csr_batch(playlist_id, chunk, season))
+            results.update(await self._csr_batch(playlist_id, chunk, season, fresh))
         return results
 
     async def _csr_batch(
-        self, playlist_id: str, xuids: list[str], season: str | None
+        self, playlist_id: str, xuids: list[str], season: str | None, fresh: bool = False
     ) -> dict[str, models.CsrResult | None]:
         query = {"players": ",".join(xuid_token(x) for x in xuids)}
         if season:
             query["season"] = season
         url = build_url(SKILL_HOST, f"/hi/playlist/{segment(playlist_id)}/csrs", query)
         try:
-            response = await self._get(url, self.player_ttl, _csr)
+            response = await self._get(url, self.player_ttl, _csr, fresh=fresh)
         except UpstreamStatusError as exc:
             if exc.status not in (400, 404):
                 raise _unexpected(exc) from None
@@ -151,8 +160,8 @@ class HaloClient:
                 log.info("CSR lookup rejected one player id (%s)", exc.status)
                 return {xuids[0]: None}
             middle = len(xuids) // 2
-            left = await self._csr_batch(playlist_id, xuids[:middle], season)
-            right = await self._csr_batch(playlist_id, xuids[middle:], season)
+            left = await self._csr_batch(playlist_id, xuids[:middle], season, fresh)
+            right = await self._csr_batch(playlist_id, xuids[middle:], season, fresh)
             return left | right
         out: dict[str, models.CsrResult | None] = dict.fromkeys(xuids)
         for entry in response.value:
