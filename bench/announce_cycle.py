@@ -57,7 +57,7 @@ def _print_report(title: str, report: CycleReport, halo_csr_requests: int, wall:
     _line("errors", len(report.errors))
     _line("cycle time", f"{wall:.2f} s")
     _line("  of which waiting for Halo", f"{report.fetch_seconds:.2f} s")
-    _line("  of which comparing + one DB transaction", f"{report.store_seconds:.2f} s")
+    _line("  of which comparing + DB transactions", f"{report.store_seconds:.2f} s")
 
 
 async def main(args: argparse.Namespace) -> None:
