@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 
 from bot.players import Player
+from bot.stats import suggest_playlists
 
 if TYPE_CHECKING:
     from bot.app import HaloBot
@@ -94,3 +95,13 @@ async def player_autocomplete(
         log.exception("player autocomplete failed")
         return []
     return choices[:MAX_CHOICES]
+
+
+async def playlist_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """The known ranked playlists whose name contains what was typed."""
+    return [
+        app_commands.Choice(name=p.name, value=p.playlist_id)
+        for p in suggest_playlists(current[:100])
+    ]

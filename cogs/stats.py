@@ -15,13 +15,18 @@ from bot.embeds.csr import csr_embed
 from bot.embeds.service_record import service_record_embed
 from bot.errors import NoDataError, UserFacingError
 from bot.halo.models import MedalMetadata
-from bot.lookup import PLAYER_HELP, begin_lookup, bot_of, player_autocomplete
+from bot.lookup import (
+    PLAYER_HELP,
+    begin_lookup,
+    bot_of,
+    player_autocomplete,
+    playlist_autocomplete,
+)
 from bot.seasons import Season, SeasonKind, SeasonService
 from bot.stats import (
     KNOWN_PLAYLISTS,
     fetch_standings,
     resolve_playlist,
-    suggest_playlists,
     top_medals,
 )
 from bot.text import escape
@@ -74,7 +79,7 @@ class Stats(commands.Cog):
         playlist="One ranked playlist (default: all of them)",
         season="A past ranked season (default: the current one)",
     )
-    @app_commands.autocomplete(player=player_autocomplete)
+    @app_commands.autocomplete(player=player_autocomplete, playlist=playlist_autocomplete)
     async def csr(
         self,
         interaction: discord.Interaction,
@@ -106,15 +111,6 @@ class Stats(commands.Cog):
             )
         embed = csr_embed(target, standings, season=chosen_season, chosen=chosen)
         await interaction.followup.send(embed=embed)
-
-    @csr.autocomplete("playlist")
-    async def playlist_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=p.name, value=p.playlist_id)
-            for p in suggest_playlists(current[:100])
-        ]
 
     @csr.autocomplete("season")
     async def csr_season_autocomplete(

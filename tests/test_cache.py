@@ -125,6 +125,24 @@ def test_memory_bounded_with_many_keys() -> None:
     assert cache.get(0) is None
 
 
+def test_expired_entries_are_swept_before_the_cache_is_full() -> None:
+    clock = FakeClock()
+    cache: TTLCache[int, int] = TTLCache(1000, clock=clock, sweep_seconds=30)
+    for key in range(100):
+        cache.set(key, key, ttl=60)
+    clock.now += 61  # all expired, none looked up again, the cache far from full
+    cache.set(100, 100, ttl=60)
+    assert len(cache._data) == 1  # the sweep ran: memory follows the live entries
+    cache.set(101, 101, ttl=1)
+    clock.now += 2
+    cache.set(102, 102, ttl=60)  # next sweep not due yet: the expired entry stays a while
+    assert len(cache._data) == 3
+    clock.now += 30
+    cache.set(103, 103, ttl=60)
+    assert sorted(cache._data) == [100, 102, 103]
+    assert cache.evictions == 0
+
+
 def test_invalidate_and_clear() -> None:
     cache: TTLCache[str, int] = TTLCache(10, clock=FakeClock())
     cache.set("a", 1, ttl=60)

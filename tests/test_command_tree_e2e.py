@@ -26,6 +26,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
         "unlink",
         "whois",
         "config",
+        "leaderboard",
     }
     assert options(synced["csr"]) == ["player", "playlist", "season"]
     assert options(synced["servicerecord"]) == ["player", "season", "mode"]
@@ -34,6 +35,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
     assert options(synced["link"]) == ["gamertag"]
     assert options(synced["whois"]) == ["member"]
     assert options(synced["unlink"]) == []
+    assert options(synced["leaderboard"]) == ["playlist"]
     for name in ("csr", "servicerecord", "operation", "events"):
         first = synced[name]["options"][0]
         assert first["autocomplete"] is True and not first.get("required")

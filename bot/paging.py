@@ -1,0 +1,80 @@
+"""Pages of embeds behind Previous / Next buttons, for the member who asked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import discord
+
+log = logging.getLogger(__name__)
+
+#: Seconds after the last press when the buttons are disabled.
+PAGER_TIMEOUT = 300.0
+
+
+class Pager(discord.ui.View):
+    """``pages`` shown one at a time; only ``owner_id`` may turn them (others are told
+    to run the command themselves), and the buttons go grey after :data:`PAGER_TIMEOUT`."""
+
+    def __init__(
+        self,
+        pages: Sequence[discord.Embed],
+        *,
+        owner_id: int,
+        start: int = 0,
+        timeout: float = PAGER_TIMEOUT,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        if not pages:
+            raise ValueError("a pager needs at least one page")
+        self.pages = list(pages)
+        self.owner_id = owner_id
+        self.index = min(max(start, 0), len(self.pages) - 1)
+        self.message: discord.Message | discord.WebhookMessage | None = None
+        self._sync()
+
+    @property
+    def current(self) -> discord.Embed:
+        return self.pages[self.index]
+
+    def _sync(self) -> None:
+        self.previous.disabled = self.index == 0
+        self.next.disabled = self.index >= len(self.pages) - 1
+        self.position.label = f"{self.index + 1} / {len(self.pages)}"
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "These pages belong to whoever ran the command: run it yourself to browse.",
+            ephemeral=True,
+        )
+        return False
+
+    async def _show(self, interaction: discord.Interaction, index: int) -> None:
+        self.index = min(max(index, 0), len(self.pages) - 1)
+        self._sync()
+        await interaction.response.edit_message(embed=self.current, view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, custom_id="page:prev")
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._show(interaction, self.index - 1)
+
+    @discord.ui.button(label="1 / 1", style=discord.ButtonStyle.secondary, disabled=True)
+    async def position(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()  # never enabled: shows where we are
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, custom_id="page:next")
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._show(interaction, self.index + 1)
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.message is not None:
+            try:
+                await self.message.edit(view=self)
+            except discord.HTTPException as exc:
+                log.debug("Could not disable the page buttons: %s", exc)

@@ -1,0 +1,71 @@
+"""/leaderboard: this server's tracked players by current CSR, from stored snapshots."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import HaloBot
+from bot.embeds.leaderboard import leaderboard_pages
+from bot.errors import NoDataError
+from bot.leaderboard import build_board
+from bot.lookup import bot_of, playlist_autocomplete
+from bot.paging import Pager
+from bot.stats import KNOWN_PLAYLISTS, UnknownPlaylistError, known_playlist
+from bot.text import escape
+
+
+class Leaderboard(commands.Cog):
+    """Rankings inside one server; never asks Halo (the rank checks keep the data)."""
+
+    def __init__(self, bot: HaloBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="leaderboard", description="This server's tracked players, ranked by current CSR."
+    )
+    @app_commands.describe(playlist="The ranked playlist (default: Ranked Arena)")
+    @app_commands.guild_only()
+    @app_commands.autocomplete(playlist=playlist_autocomplete)
+    async def leaderboard(
+        self,
+        interaction: discord.Interaction,
+        playlist: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        chosen = KNOWN_PLAYLISTS[0]
+        if playlist is not None and playlist.strip():
+            found = known_playlist(playlist)
+            if found is None:
+                raise UnknownPlaylistError(
+                    f"No ranked playlist is called **{escape(playlist.strip()[:100])}**. "
+                    "Pick one from the list as you type."
+                )
+            chosen = found
+        db = bot_of(interaction).db
+        members = await db.tracked.list_for_guild(interaction.guild_id)
+        if not members:
+            raise NoDataError(
+                "Nobody is tracked in this server yet: members join with `/link`, "
+                "admins add them with `/config track`."
+            )
+        latest = await db.snapshots.latest_many([m.xuid for m in members], chosen.playlist_id)
+        board = build_board(members, latest)
+        if not board.entries:
+            raise NoDataError(
+                f"No tracked member has a {escape(chosen.name)} rank yet. Ranks appear after "
+                "the next rank check, once members have finished their placement matches."
+            )
+        pages = leaderboard_pages(board, chosen.name, caller_id=interaction.user.id)
+        start = board.page_of(interaction.user.id)
+        if len(pages) == 1:
+            await interaction.response.send_message(embed=pages[0])
+            return
+        view = Pager(pages, owner_id=interaction.user.id, start=start)
+        await interaction.response.send_message(embed=view.current, view=view)
+        view.message = await interaction.original_response()
+
+
+async def setup(bot: HaloBot) -> None:
+    await bot.add_cog(Leaderboard(bot))

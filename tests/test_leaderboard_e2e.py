@@ -1,0 +1,119 @@
+"""/leaderboard end to end: ranks come from the snapshots the rank checks stored."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from cogs.announcements import RankAnnouncements
+from tests.discord_harness import GUILD_ID, OTHER_USER_ID, USER_ID
+from tests.e2e import World, world_fixture  # noqa: F401
+from tests.fakes.halo_server import NOBLE_SIX, RANKED_SLAYER
+
+FIRST_XUID = 2533274800001000
+FIRST_USER = 1_300_000_000_000_060_000
+
+
+async def track(world: World, user_id: int, xuid: int, gamertag: str, csr: int | None) -> None:
+    if xuid not in world.halo.players:
+        world.halo.add_player(xuid, gamertag, csr=csr)
+    await world.db.accounts.link(user_id, str(xuid), gamertag)
+    await world.db.tracked.track(GUILD_ID, user_id)
+
+
+async def rank_check(world: World) -> None:
+    cog = cast(RankAnnouncements, world.bot.get_cog("RankAnnouncements"))
+    report = await cog.run_once()
+    assert report.errors == [], report.errors
+
+
+def page(msg: dict[str, Any]) -> tuple[list[str], str]:
+    embed = msg["embeds"][0]
+    return embed["description"].split("\n"), embed["footer"]["text"]
+
+
+async def test_ranks_order_highlight_and_paging(world: World) -> None:
+    # 12 ranked players (CSR 1600, 1550, ... 1050) and one still in placement.
+    for i in range(12):
+        await track(world, FIRST_USER + i, FIRST_XUID + i, f"Ranked {i:02d}", 1600 - 50 * i)
+    await track(world, FIRST_USER + 99, FIRST_XUID + 99, "Placement Pal", None)
+    await track(world, USER_ID, NOBLE_SIX.xuid, NOBLE_SIX.gamertag, None)  # Diamond 3, 1325
+    await rank_check(world)
+    before = len(world.halo.requests)
+
+    rec = await world.invoke("leaderboard", {}, user_id=USER_ID)
+    msg = rec.final_message()
+    assert not rec.is_ephemeral(msg)
+    lines, footer = page(msg)
+    assert msg["embeds"][0]["title"] == "Leaderboard: Ranked Arena"
+    assert footer == "Page 1 of 2 · 13 ranked, 1 not ranked yet · from the last rank checks"
+    assert lines[0] == f"`#1` Ranked 00 · Onyx 1600 · <@{FIRST_USER}>"
+    assert lines[2] == f"`#3` Ranked 02 · Onyx 1500 · <@{FIRST_USER + 2}>"
+    assert lines[3] == f"`#4` Ranked 03 · Diamond 6 (1,450) · <@{FIRST_USER + 3}>"
+    # Noble Six (1325) sits between 1350 and 1300, highlighted, on page 1.
+    assert lines[6] == f"`#7` ▶ **Noble Six · Diamond 3 (1,325)** · <@{USER_ID}>"
+    assert lines[7] == f"`#8` Ranked 06 · Diamond 3 (1,300) · <@{FIRST_USER + 6}>"
+    assert len(lines) == 10
+    assert rec.callbacks[0].data["allowed_mentions"]["parse"] == []  # mentions never ping
+
+    click = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await click.wait_final()
+    lines, footer = page(click.callbacks[-1].data)
+    assert footer.startswith("Page 2 of 2")
+    assert lines[0] == f"`#11` Ranked 09 · Platinum 6 (1,150) · <@{FIRST_USER + 9}>"
+    assert len(lines) == 3
+    you = click.callbacks[-1].data["embeds"][0]["fields"][0]
+    assert you["name"] == "You" and "Noble Six" in you["value"]
+
+    # Somebody else cannot turn the pages of this one.
+    other = await world.discord.click(msg["id"], "page:prev", user_id=OTHER_USER_ID)
+    await other.wait_final()
+    assert other.is_ephemeral()
+    assert "run it yourself" in (other.content() or "")
+
+    assert len(world.halo.requests) == before  # never asks Halo
+
+
+async def test_caller_far_down_starts_on_their_page(world: World) -> None:
+    for i in range(15):
+        await track(world, FIRST_USER + i, FIRST_XUID + i, f"Ranked {i:02d}", 1600 - 40 * i)
+    await rank_check(world)
+    rec = await world.invoke("leaderboard", {}, user_id=FIRST_USER + 13)
+    lines, footer = page(rec.final_message())
+    assert footer.startswith("Page 2 of 2")
+    assert f"`#14` ▶ **Ranked 13 · Platinum 4 (1,080)** · <@{FIRST_USER + 13}>" in lines
+
+
+async def test_other_playlist_and_ties(world: World) -> None:
+    await track(world, FIRST_USER, FIRST_XUID, "Tie A", 1000)
+    await track(world, FIRST_USER + 1, FIRST_XUID + 1, "Tie B", 1000)
+    world.halo.set_csr(FIRST_XUID, RANKED_SLAYER, 700)
+    world.halo.set_csr(FIRST_XUID + 1, RANKED_SLAYER, 900)
+    await rank_check(world)
+    rec = await world.invoke("leaderboard", {})
+    lines, _ = page(rec.final_message())
+    assert [line.split(" · ")[0] for line in lines] == ["`#1` Tie A", "`#1` Tie B"]
+    rec = await world.invoke("leaderboard", {"playlist": RANKED_SLAYER})
+    msg = rec.final_message()
+    assert msg["embeds"][0]["title"] == "Leaderboard: Ranked Slayer"
+    lines, _ = page(msg)
+    assert lines[0].startswith("`#1` Tie B · Platinum 1 (900)")
+    assert "components" not in msg or not msg["components"]  # one page: no buttons
+
+
+async def test_nobody_tracked_or_nobody_ranked_yet(world: World) -> None:
+    rec = await world.invoke("leaderboard", {})
+    embed = rec.final_message()["embeds"][0]
+    assert rec.is_ephemeral()
+    assert embed["title"] == "No data" and "Nobody is tracked" in embed["description"]
+    await track(world, FIRST_USER, FIRST_XUID, "Fresh Face", 1200)
+    rec = await world.invoke("leaderboard", {})  # no rank check yet
+    embed = rec.final_message()["embeds"][0]
+    assert "after the next rank check" in embed["description"]
+
+
+async def test_unknown_playlist_and_autocomplete(world: World) -> None:
+    rec = await world.invoke("leaderboard", {"playlist": "Big Team"})
+    embed = rec.final_message()["embeds"][0]
+    assert rec.is_ephemeral() and embed["title"] == "Unknown playlist"
+    choices = await world.autocomplete("leaderboard", {"playlist": "dou"}, "playlist")
+    assert choices == [{"name": "Ranked Doubles", "value": "fa5aa2a3-2428-4912-a023-e1eeea7b877c"}]
