@@ -27,6 +27,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
         "whois",
         "config",
         "leaderboard",
+        "compare",
     }
     assert options(synced["csr"]) == ["player", "playlist", "season"]
     assert options(synced["servicerecord"]) == ["player", "season", "mode"]
@@ -36,6 +37,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
     assert options(synced["whois"]) == ["member"]
     assert options(synced["unlink"]) == []
     assert options(synced["leaderboard"]) == ["playlist"]
+    assert options(synced["compare"]) == ["player_a", "player_b"]
     for name in ("csr", "servicerecord", "operation", "events"):
         first = synced[name]["options"][0]
         assert first["autocomplete"] is True and not first.get("required")
