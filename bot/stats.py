@@ -63,6 +63,19 @@ def known_playlist(text: str) -> RankedPlaylist | None:
     return None
 
 
+def known_playlist_or_default(text: str | None) -> RankedPlaylist:
+    """The known ranked playlist ``text`` names; Ranked Arena when empty."""
+    if text is None or not text.strip():
+        return KNOWN_PLAYLISTS[0]
+    found = known_playlist(text)
+    if found is None:
+        raise UnknownPlaylistError(
+            f"No ranked playlist is called **{escape(text.strip()[:100])}**. "
+            "Pick one from the list as you type."
+        )
+    return found
+
+
 async def resolve_playlist(halo: HaloClient, text: str) -> RankedPlaylist:
     """A known playlist by name or id; any other playlist id if Halo says it reports CSR."""
     known = known_playlist(text)

@@ -12,7 +12,7 @@ from bot.errors import NoDataError
 from bot.leaderboard import build_board
 from bot.lookup import bot_of, playlist_autocomplete
 from bot.paging import Pager
-from bot.stats import KNOWN_PLAYLISTS, UnknownPlaylistError, known_playlist
+from bot.stats import known_playlist_or_default
 from bot.text import escape
 
 
@@ -34,15 +34,7 @@ class Leaderboard(commands.Cog):
         playlist: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        chosen = KNOWN_PLAYLISTS[0]
-        if playlist is not None and playlist.strip():
-            found = known_playlist(playlist)
-            if found is None:
-                raise UnknownPlaylistError(
-                    f"No ranked playlist is called **{escape(playlist.strip()[:100])}**. "
-                    "Pick one from the list as you type."
-                )
-            chosen = found
+        chosen = known_playlist_or_default(playlist)
         db = bot_of(interaction).db
         members = await db.tracked.list_for_guild(interaction.guild_id)
         if not members:

@@ -28,6 +28,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
         "config",
         "leaderboard",
         "compare",
+        "history",
     }
     assert options(synced["csr"]) == ["player", "playlist", "season"]
     assert options(synced["servicerecord"]) == ["player", "season", "mode"]
@@ -38,6 +39,9 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
     assert options(synced["unlink"]) == []
     assert options(synced["leaderboard"]) == ["playlist"]
     assert options(synced["compare"]) == ["player_a", "player_b"]
+    assert options(synced["history"]) == ["player", "playlist", "days"]
+    days = synced["history"]["options"][2]
+    assert (days["min_value"], days["max_value"]) == (1, 365)
     for name in ("csr", "servicerecord", "operation", "events"):
         first = synced[name]["options"][0]
         assert first["autocomplete"] is True and not first.get("required")
