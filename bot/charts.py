@@ -2,19 +2,24 @@
 
 Drawing is synchronous and slow-ish (tens of milliseconds): call :func:`render_csr_chart`
 through ``asyncio.to_thread``. It uses matplotlib's object API with the Agg canvas (no
-pyplot state), so charts can be drawn in several threads at once.
+pyplot state, no backend switching), and one chart is drawn at a time
+(:data:`_DRAWING`): matplotlib does not promise thread safety, and the lock also bounds
+the memory of many charts asked for at once.
+
+Player text never reaches the renderer (the embed names the player), so no gamertag can
+trip matplotlib's ``$...$`` math parser or a glyph the bundled font lacks.
+
+matplotlib (and numpy) is imported by the first chart, not at start: it is about 48 MB
+of the process's memory, which a bot whose members never ask for a chart does not pay.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
 
 from bot.halo import tiers
 from bot.storage.models import Snapshot
@@ -30,41 +35,83 @@ BANDS = {
     "Onyx": "#d6d6d6",
 }
 LINE = "#1d4ed8"
+#: CSR shown above and below the line, so a flat line does not sit on the frame.
+MARGIN = 60
+
+_DRAWING = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Point:
+    """The CSR at one moment. ``stored`` points are rows of the history as they are;
+    the others carry a stored value to a moment: the start of the period, the moment
+    the player went into placement, or now."""
+
     at: datetime
     value: int
+    stored: bool = True
 
 
-def csr_series(snapshots: Sequence[Snapshot], since: datetime, now: datetime) -> list[Point]:
-    """The player's CSR from ``since`` to ``now`` as steps: the value in force at
-    ``since`` (from the last snapshot before it), every ranked snapshot after, and the
-    last value again at ``now`` unless the player is unranked now. Unranked snapshots
-    (placement) are left out: never drawn as zeros."""
-    ordered = sorted(snapshots, key=lambda s: s.taken_at)
+#: A stretch of time while ranked, oldest first; drawn as one step line.
+Run = tuple[Point, ...]
+
+
+def csr_runs(snapshots: Sequence[Snapshot], since: datetime, now: datetime) -> list[Run]:
+    """The player's CSR from ``since`` to ``now``, as the stretches they were ranked.
+
+    ``snapshots`` are the rows of one player and playlist (any order); the newest one
+    before ``since`` gives the level at ``since``. A snapshot with no CSR (placement,
+    a new season) ends a stretch: it is a gap in the chart, never a zero, and the level
+    before it is held until that moment. The last stretch runs to ``now`` unless the
+    player is unranked now.
+    """
+    ordered = sorted(snapshots, key=lambda s: s.taken_at)  # stable: ties keep row order
+    runs: list[Run] = []
+    current: list[Point] = []
     before = [s for s in ordered if s.taken_at < since]
-    points: list[Point] = []
     if before and before[-1].value >= 0:
-        points.append(Point(since, before[-1].value))
-    points.extend(
-        Point(s.taken_at, s.value) for s in ordered if s.taken_at >= since and s.value >= 0
-    )
-    still_ranked = bool(ordered) and ordered[-1].value >= 0
-    if points and still_ranked and points[-1].at < now:
-        points.append(Point(now, points[-1].value))
-    return points
+        current.append(Point(since, before[-1].value, stored=False))
+    for snapshot in ordered:
+        if snapshot.taken_at < since:
+            continue
+        if snapshot.value >= 0:
+            current.append(Point(snapshot.taken_at, snapshot.value))
+        elif current:
+            current.append(Point(snapshot.taken_at, current[-1].value, stored=False))
+            runs.append(tuple(current))
+            current = []
+    if current:
+        if current[-1].at < now:
+            current.append(Point(now, current[-1].value, stored=False))
+        runs.append(tuple(current))
+    return runs
 
 
-def render_csr_chart(points: Sequence[Point], title: str) -> bytes:
-    """A PNG of ``points`` (a step line) over shaded tier bands."""
+def points_of(runs: Sequence[Run]) -> list[Point]:
+    """Every point of every stretch, oldest first."""
+    return [point for run in runs for point in run]
+
+
+def render_csr_chart(runs: Sequence[Run], title: str) -> bytes:
+    """A PNG (:data:`WIDTH_PX` x :data:`HEIGHT_PX`) of ``runs`` as step lines over
+    shaded tier bands; stored points are marked. ``title`` must not be player text."""
+    values = [p.value for p in points_of(runs)]
+    if not values:
+        raise ValueError("nothing to draw")
+    with _DRAWING:
+        return _draw(runs, values, title)
+
+
+def _draw(runs: Sequence[Run], values: Sequence[int], title: str) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    values = [p.value for p in points]
-    low = max(0, min(values) - 60)
-    high = max(values) + 60
+    low = max(0, min(values) - MARGIN)
+    high = max(values) + MARGIN
     for tier in tiers.TIERS:
         top = tier.end if tier.end is not None else max(high, tier.start + 300)
         if top <= low or tier.start >= high:
@@ -73,17 +120,23 @@ def render_csr_chart(points: Sequence[Point], title: str) -> bytes:
         middle = (max(tier.start, low) + min(top, high)) / 2
         axes.text(
             1.005, middle, tier.name, transform=axes.get_yaxis_transform(),
-            va="center", fontsize=9, color="#475569",
+            va="center", fontsize=9, color="#475569", parse_math=False,
         )  # fmt: skip
-    axes.step([p.at for p in points], values, where="post", color=LINE, linewidth=2, zorder=2)
-    axes.plot([p.at for p in points[:-1]], values[:-1], "o", color=LINE, markersize=3, zorder=3)
+    for run in runs:
+        times = [p.at for p in run]
+        axes.step(times, [p.value for p in run], where="post", color=LINE, lw=2, zorder=2)
+        stored = [p for p in run if p.stored]
+        axes.plot(
+            [p.at for p in stored], [p.value for p in stored], "o",
+            color=LINE, markersize=3, zorder=3,
+        )  # fmt: skip
     axes.set_ylim(low, high)
     axes.set_ylabel("CSR")
     locator = AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     axes.grid(axis="y", color="#94a3b8", linewidth=0.5, alpha=0.6, zorder=1)
-    axes.set_title(title, fontsize=12)
+    axes.set_title(title, fontsize=12, parse_math=False)
     figure.subplots_adjust(left=0.07, right=0.91, top=0.9, bottom=0.1)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)

@@ -32,6 +32,10 @@ class Pager(discord.ui.View):
         self.owner_id = owner_id
         self.index = min(max(start, 0), len(self.pages) - 1)
         self.message: discord.Message | discord.WebhookMessage | None = None
+        #: The newest interaction that showed these pages (the command, then each press):
+        #: its token edits the message when the buttons are disabled. A token lives 15
+        #: minutes, longer than any timeout from the last press.
+        self.interaction: discord.Interaction | None = None
         self._sync()
 
     @property
@@ -52,9 +56,18 @@ class Pager(discord.ui.View):
         )
         return False
 
+    async def send(self, interaction: discord.Interaction) -> None:
+        """Answer ``interaction`` with the current page and the buttons."""
+        self.interaction = interaction
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=self.current, view=self)
+        else:
+            await interaction.response.send_message(embed=self.current, view=self)
+
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = min(max(index, 0), len(self.pages) - 1)
         self._sync()
+        self.interaction = interaction
         await interaction.response.edit_message(embed=self.current, view=self)
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, custom_id="page:prev")
@@ -73,8 +86,10 @@ class Pager(discord.ui.View):
         for item in self.children:
             if isinstance(item, discord.ui.Button):
                 item.disabled = True
-        if self.message is not None:
-            try:
+        try:
+            if self.interaction is not None:
+                await self.interaction.edit_original_response(view=self)
+            elif self.message is not None:
                 await self.message.edit(view=self)
-            except discord.HTTPException as exc:
-                log.debug("Could not disable the page buttons: %s", exc)
+        except discord.HTTPException as exc:
+            log.debug("Could not disable the page buttons: %s", exc)

@@ -11,28 +11,22 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import HaloBot
-from bot.charts import csr_series, render_csr_chart
-from bot.embeds.common import COLOUR_INFO
-from bot.embeds.limits import SafeEmbed
+from bot.charts import csr_runs, render_csr_chart
+from bot.embeds.history import CHART_FILE, chart_title, history_embed
 from bot.errors import NoDataError
-from bot.halo import tiers
 from bot.lookup import PLAYER_HELP, begin_lookup, bot_of, player_autocomplete, playlist_autocomplete
 from bot.stats import known_playlist_or_default
 from bot.text import escape, plural
 
-CHART_FILE = "csr-history.png"
-#: Snapshots read for one chart at most (they are only written when the rank moves).
-MAX_POINTS = 2000
-
-
-def _rank(value: int) -> str:
-    name = tiers.display_name(value)
-    return name if value >= tiers.ONYX_START else f"{name} ({value:,})"
+#: Rows read for one chart at most. A row is only written when the rank moved, so this
+#: is months of a busy player; past it the chart shows the newest rows and says so.
+MAX_POINTS = 5000
 
 
 class History(commands.Cog):
     def __init__(self, bot: HaloBot) -> None:
         self.bot = bot
+        self.max_points = MAX_POINTS
 
     @app_commands.command(name="history", description="A chart of a player's CSR over time.")
     @app_commands.describe(
@@ -52,34 +46,36 @@ class History(commands.Cog):
         target = await begin_lookup(interaction, player)
         now = datetime.now(UTC)
         since = now - timedelta(days=days)
-        snapshots = await bot_of(interaction).db.snapshots.history(
-            target.xuid, chosen.playlist_id, limit=MAX_POINTS
+        snapshots = bot_of(interaction).db.snapshots
+        rows = await snapshots.history(
+            target.xuid, chosen.playlist_id, since=since, limit=self.max_points
         )
-        points = csr_series(snapshots, since, now)
-        period = plural(days, "day")
-        if not points:
-            raise NoDataError(
-                f"No {escape(chosen.name)} history for **{escape(target.gamertag)}** in the "
-                f"last {period}. The bot keeps rank history for tracked players (`/link`), "
-                "from their first rank check on, while they are ranked."
-            )
-        title = f"{target.gamertag} · {chosen.name} · last {period}"
-        png = await asyncio.to_thread(render_csr_chart, points, title)
-        values = [p.value for p in points]
-        change = values[-1] - values[0]
-        embed = SafeEmbed(
-            title=f"{escape(target.gamertag)}: {escape(chosen.name)} CSR",
-            description=f"The last {period}, from the bot's rank checks.",
-            colour=COLOUR_INFO,
+        cut = len(rows) >= self.max_points
+        # The rank held when the period began, unless rows in between were not read.
+        start = None
+        if not cut:
+            start = await snapshots.latest_before(target.xuid, chosen.playlist_id, since)
+        history = [start, *rows] if start is not None else rows
+        runs = csr_runs(history, since, now)
+        if not runs:
+            name, who, period = escape(chosen.name), escape(target.gamertag), plural(days, "day")
+            if not history:
+                raise NoDataError(
+                    f"The bot has no {name} history for **{who}** yet. It keeps rank history "
+                    "for tracked players (`/link`, `/config track`): rank data appears after "
+                    "the next rank check."
+                )
+            raise NoDataError(f"**{who}** had no {name} rank in the last {period} (placement).")
+        png = await asyncio.to_thread(render_csr_chart, runs, chart_title(chosen.name, days))
+        embed = history_embed(
+            target,
+            chosen.name,
+            days,
+            runs,
+            latest=history[-1],
+            recorded=len(rows),
+            cut_to=self.max_points if cut else None,
         )
-        embed.add_field(name="Now", value=_rank(values[-1]))
-        embed.add_field(name="Highest", value=_rank(max(values)))
-        embed.add_field(name="Lowest", value=_rank(min(values)))
-        embed.add_field(name="Change", value=f"{change:+,}")
-        moves = sum(1 for s in snapshots if s.taken_at >= since)
-        embed.add_field(name="Changes recorded", value=f"{moves:,}")
-        embed.set_image(url=f"attachment://{CHART_FILE}")
-        embed.set_footer(text=f"XUID {target.xuid}")
         await interaction.followup.send(
             embed=embed, file=discord.File(io.BytesIO(png), filename=CHART_FILE)
         )

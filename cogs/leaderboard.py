@@ -11,7 +11,7 @@ from bot.embeds.leaderboard import leaderboard_pages
 from bot.errors import NoDataError
 from bot.leaderboard import build_board
 from bot.lookup import bot_of, playlist_autocomplete
-from bot.paging import Pager
+from bot.paging import PAGER_TIMEOUT, Pager
 from bot.stats import known_playlist_or_default
 from bot.text import escape
 
@@ -21,6 +21,8 @@ class Leaderboard(commands.Cog):
 
     def __init__(self, bot: HaloBot) -> None:
         self.bot = bot
+        #: Seconds after the last press when the buttons are disabled.
+        self.pager_timeout = PAGER_TIMEOUT
 
     @app_commands.command(
         name="leaderboard", description="This server's tracked players, ranked by current CSR."
@@ -46,17 +48,25 @@ class Leaderboard(commands.Cog):
         board = build_board(members, latest)
         if not board.entries:
             raise NoDataError(
-                f"No tracked member has a {escape(chosen.name)} rank yet. Ranks appear after "
-                "the next rank check, once members have finished their placement matches."
+                f"No tracked member has a {escape(chosen.name)} rank yet: rank data appears "
+                "after the next rank check, for members past their placement matches."
             )
-        pages = leaderboard_pages(board, chosen.name, caller_id=interaction.user.id)
-        start = board.page_of(interaction.user.id)
+        caller = interaction.user.id
+        pages = leaderboard_pages(
+            board,
+            chosen.name,
+            caller_id=caller,
+            caller_tracked=any(m.user_id == caller for m in members),
+        )
         if len(pages) == 1:
             await interaction.response.send_message(embed=pages[0])
             return
-        view = Pager(pages, owner_id=interaction.user.id, start=start)
-        await interaction.response.send_message(embed=view.current, view=view)
-        view.message = await interaction.original_response()
+        # Only the caller turns the pages: the message is public, and one member paging
+        # would move it under everyone else's eyes. Others are told to run their own.
+        view = Pager(
+            pages, owner_id=caller, start=board.page_of(caller), timeout=self.pager_timeout
+        )
+        await view.send(interaction)
 
 
 async def setup(bot: HaloBot) -> None:

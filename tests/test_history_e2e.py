@@ -5,12 +5,17 @@ from __future__ import annotations
 import io
 import struct
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import matplotlib.image
+import numpy as np
+import pytest
 
-from bot.charts import csr_series
+from bot.charts import LINE, csr_runs, points_of
 from bot.storage.models import Snapshot
-from tests.discord_harness import USER_ID
+from cogs.announcements import RankAnnouncements
+from cogs.history import History
+from tests.discord_harness import GUILD_ID, USER_ID
 from tests.e2e import World, world_fixture  # noqa: F401
 from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX, RANKED_ARENA, RANKED_SLAYER
 
@@ -25,7 +30,7 @@ def snap(xuid: int, value: int, days_ago: float, playlist: str = RANKED_ARENA) -
         value=value,
         tier="",
         sub_tier=0,
-        matches_remaining=0,
+        matches_remaining=0 if value >= 0 else 3,
         season_max=None,
         all_time_max=None,
         taken_at=NOW - timedelta(days=days_ago),
@@ -43,8 +48,19 @@ async def store(world: World, *snapshots: Snapshot) -> None:
         await world.db.snapshots.record(snapshot)
 
 
-def fields(embed: dict) -> dict[str, str]:
+def fields(embed: dict[str, Any]) -> dict[str, str]:
     return {f["name"]: f["value"] for f in embed.get("fields", [])}
+
+
+def chart(rec: Any) -> bytes:
+    [upload] = [f for sent in rec.followups for f in sent.files]
+    assert upload.filename == "csr-history.png"
+    return upload.data
+
+
+def stored_in(rows: list[Snapshot], since: datetime) -> list[tuple[datetime, int]]:
+    """The ranked rows of the period: what the chart must mark as data points."""
+    return [(s.taken_at, s.value) for s in rows if s.taken_at >= since and s.value >= 0]
 
 
 async def test_chart_from_stored_history(world: World) -> None:
@@ -62,25 +78,55 @@ async def test_chart_from_stored_history(world: World) -> None:
     embed = msg["embeds"][0]
     assert embed["title"] == "Noble Six: Ranked Arena CSR"
     assert embed["image"]["url"] == "attachment://csr-history.png"
-    got = fields(embed)
-    assert got["Now"] == "Diamond 6 (1,460)"
-    assert got["Highest"] == "Onyx 1510"
-    assert got["Lowest"] == "Platinum 6 (1,180)"
-    assert got["Change"] == "+280"
-    assert got["Changes recorded"] == "3"
+    assert embed["footer"]["text"] == f"XUID {NOBLE_SIX.xuid} · times in UTC"
+    assert fields(embed) == {
+        "Now": "Diamond 6 (1,460)",
+        "Highest": "Onyx 1510",
+        "Lowest": "Platinum 6 (1,180)",
+        "Change": "+280",
+        "Changes recorded": "3",
+    }
 
-    [upload] = [f for sent in rec.followups for f in sent.files]
-    assert upload.filename == "csr-history.png"
-    assert png_size(upload.data) == (1000, 500)
-    pixels = matplotlib.image.imread(io.BytesIO(upload.data), format="png")
+    png = chart(rec)
+    assert png_size(png) == (1000, 500)
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
     assert pixels.shape[:2] == (500, 1000)
+    line = np.array([int(LINE[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    assert (np.abs(pixels[:, :, :3] - line).max(axis=2) < 0.02).sum() > 500  # the line is there
 
-    # The points drawn are exactly the stored rows (plus the level at the start, and now).
+    # The points drawn are the stored rows, plus the level held at the start and now.
     stored = await world.db.snapshots.history(str(NOBLE_SIX.xuid), RANKED_ARENA)
-    series = csr_series(stored, NOW - timedelta(days=30), NOW)
-    assert [p.value for p in series] == [1180, 1230, 1510, 1460, 1460]
-    assert [s.value for s in stored] == [1180, 1230, 1510, 1460]
+    since = NOW - timedelta(days=30)
+    [run] = csr_runs(stored, since, NOW)
+    assert [p.value for p in run] == [1180, 1230, 1510, 1460, 1460]
+    assert [(p.at, p.value) for p in run if p.stored] == stored_in(stored, since)
+    assert [p.stored for p in run] == [False, True, True, True, False]
     assert world.halo.count("skill.svc") == 0  # history never asks Halo
+
+
+async def test_rank_checks_feed_the_chart(world: World) -> None:
+    """Snapshots written by real rank checks, read back by /history for the caller's link:
+    not one request to Halo for the command."""
+    await world.db.accounts.link(USER_ID, str(NOBLE_SIX.xuid), NOBLE_SIX.gamertag)
+    await world.db.tracked.track(GUILD_ID, USER_ID)
+    cog = cast(RankAnnouncements, world.bot.get_cog("RankAnnouncements"))
+    for value in (1325, 1360, 1340, 1340):  # the last check changes nothing: no new row
+        world.halo.set_csr(NOBLE_SIX.xuid, RANKED_ARENA, value)
+        report = await cog.run_once()
+        assert report.errors == []
+    before = len(world.halo.requests)
+
+    rec = await world.invoke("history", {"days": 1})
+    got = fields(rec.final_message()["embeds"][0])
+    assert got["Now"] == "Diamond 3 (1,340)" and got["Highest"] == "Diamond 4 (1,360)"
+    assert got["Change"] == "+15" and got["Changes recorded"] == "3"
+    assert png_size(chart(rec)) == (1000, 500)
+    assert len(world.halo.requests) == before
+
+    rows = await world.db.snapshots.history(str(NOBLE_SIX.xuid), RANKED_ARENA)
+    assert [s.value for s in rows] == [1325, 1360, 1340]
+    points = points_of(csr_runs(rows, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)))
+    assert [(p.at, p.value) for p in points if p.stored] == [(s.taken_at, s.value) for s in rows]
 
 
 async def test_days_and_playlist_and_own_link(world: World) -> None:
@@ -98,18 +144,66 @@ async def test_no_history(world: World) -> None:
     rec = await world.invoke("history", {"player": MODERN_PLAYER.gamertag})
     embed = rec.final_message()["embeds"][0]
     assert rec.is_ephemeral() and embed["title"] == "No data"
-    assert "No Ranked Arena history for **Sïerra\\#2468**" in embed["description"]
+    assert embed["description"].startswith(
+        "The bot has no Ranked Arena history for **Sïerra\\#2468** yet."
+    )
+    assert "rank data appears after the next rank check" in embed["description"]
     # An old level still counts as the level at the start of the period.
     rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag}, user_id=USER_ID + 5)
-    assert fields(rec.final_message()["embeds"][0])["Now"] == "Diamond 1 (1,200)"
+    got = fields(rec.final_message()["embeds"][0])
+    assert got["Now"] == "Diamond 1 (1,200)" and got["Changes recorded"] == "0"
 
 
-async def test_placement_is_a_gap_and_bad_options(world: World) -> None:
-    await store(world, snap(NOBLE_SIX.xuid, 1300, 20), snap(NOBLE_SIX.xuid, -1, 5))
+async def test_placement_is_a_gap(world: World) -> None:
+    rows = [
+        snap(NOBLE_SIX.xuid, 1300, 20),
+        snap(NOBLE_SIX.xuid, -1, 5),  # a new season: placement
+        snap(NOBLE_SIX.xuid, 1100, 2),
+        snap(NOBLE_SIX.xuid, -1, 1),  # and again: unranked now
+    ]
+    await store(world, *rows)
     stored = await world.db.snapshots.history(str(NOBLE_SIX.xuid), RANKED_ARENA)
-    series = csr_series(stored, NOW - timedelta(days=30), NOW)
-    assert [p.value for p in series] == [1300]  # no zero, no line to "now" while unranked
+    since = NOW - timedelta(days=30)
+    runs = csr_runs(stored, since, NOW)
+    # Two stretches, each held until placement began; never a zero, no line to "now".
+    assert [[(p.at, p.value) for p in run] for run in runs] == [
+        [(rows[0].taken_at, 1300), (rows[1].taken_at, 1300)],
+        [(rows[2].taken_at, 1100), (rows[3].taken_at, 1100)],
+    ]
+    assert [(p.at, p.value) for p in points_of(runs) if p.stored] == stored_in(stored, since)
+
+    rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag})
+    got = fields(rec.final_message()["embeds"][0])
+    assert got["Now"] == "Unranked (placement)"
+    assert got["Highest"] == "Diamond 3 (1,300)" and got["Change"] == "-200"
+    assert png_size(chart(rec)) == (1000, 500)
+
+    # Placement all through the period: said plainly.
+    rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag, "days": 1})
+    embed = rec.final_message()["embeds"][0]
+    assert rec.is_ephemeral()
+    assert embed["description"] == (
+        "**Noble Six** had no Ranked Arena rank in the last 1 day (placement)."
+    )
+
+
+async def test_long_history_draws_the_newest_rows(world: World) -> None:
+    cast(History, world.bot.get_cog("History")).max_points = 3
+    # 1000 .. 1090, from 39.5 to 30.5 days ago: 1050 .. 1090 in the last 35 days.
+    await store(world, *(snap(NOBLE_SIX.xuid, 1000 + 10 * i, 39.5 - i) for i in range(10)))
+    rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag, "days": 35})
+    embed = rec.final_message()["embeds"][0]
+    assert embed["description"].endswith("Only the newest 3 recorded changes are drawn.")
+    got = fields(embed)
+    # 1070 .. 1090 read; the level before them (1060) is not claimed as the period's start.
+    assert got["Lowest"] == "Platinum 4 (1,070)" and got["Change"] == "+20"
+    assert got["Changes recorded"] == "3"
+
+
+async def test_bad_options(world: World) -> None:
     rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag, "playlist": "Swat"})
     assert rec.final_message()["embeds"][0]["title"] == "Unknown playlist"
     rec = await world.invoke("history", user_id=USER_ID + 9)
     assert rec.final_message()["embeds"][0]["title"] == "No linked account"
+    with pytest.raises(ValueError, match="not in"):
+        await world.discord.invoke("history", {"days": 366})

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
+
 from cogs.announcements import RankAnnouncements
+from cogs.leaderboard import Leaderboard
 from tests.discord_harness import GUILD_ID, OTHER_USER_ID, USER_ID
 from tests.e2e import World, world_fixture  # noqa: F401
 from tests.fakes.halo_server import NOBLE_SIX, RANKED_SLAYER
@@ -24,6 +27,14 @@ async def rank_check(world: World) -> None:
     cog = cast(RankAnnouncements, world.bot.get_cog("RankAnnouncements"))
     report = await cog.run_once()
     assert report.errors == [], report.errors
+
+
+def components(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for row in msg.get("components") or [] for c in row["components"]]
+
+
+def leaderboard_cog(world: World) -> Leaderboard:
+    return cast(Leaderboard, world.bot.get_cog("Leaderboard"))
 
 
 def page(msg: dict[str, Any]) -> tuple[list[str], str]:
@@ -69,6 +80,15 @@ async def test_ranks_order_highlight_and_paging(world: World) -> None:
     await other.wait_final()
     assert other.is_ephemeral()
     assert "run it yourself" in (other.content() or "")
+    assert page(msg)[1].startswith("Page 2 of 2")  # the shared message did not move
+
+    back = await world.discord.click(msg["id"], "page:prev", user_id=USER_ID)
+    await back.wait_final()
+    lines, footer = page(back.callbacks[-1].data)
+    assert footer.startswith("Page 1 of 2") and lines[6].startswith("`#7` ▶ **Noble Six")
+    assert not back.callbacks[-1].data["embeds"][0].get("fields")  # own line is on this page
+    buttons = {c.get("custom_id"): c for c in components(msg)}
+    assert buttons["page:prev"]["disabled"] and not buttons["page:next"]["disabled"]
 
     assert len(world.halo.requests) == before  # never asks Halo
 
@@ -117,3 +137,44 @@ async def test_unknown_playlist_and_autocomplete(world: World) -> None:
     assert rec.is_ephemeral() and embed["title"] == "Unknown playlist"
     choices = await world.autocomplete("leaderboard", {"playlist": "dou"}, "playlist")
     assert choices == [{"name": "Ranked Doubles", "value": "fa5aa2a3-2428-4912-a023-e1eeea7b877c"}]
+
+
+async def test_buttons_go_grey_after_the_timeout(world: World) -> None:
+    leaderboard_cog(world).pager_timeout = 0.3
+    for i in range(11):
+        await track(world, FIRST_USER + i, FIRST_XUID + i, f"Ranked {i:02d}", 1500 - 10 * i)
+    await rank_check(world)
+
+    # Untouched: the command's own token edits the message.
+    rec = await world.invoke("leaderboard", {}, user_id=FIRST_USER)
+    msg = rec.final_message()
+    await rec.wait_until(lambda r: bool(r.edits), timeout=5, what="the buttons disabled")
+    assert all(c["disabled"] for c in components(rec.edits[-1].payload))
+    with pytest.raises(ValueError, match="disabled"):
+        await world.discord.click(msg["id"], "page:next", user_id=FIRST_USER)
+
+    # Paged: the timeout counts from the last press, whose token edits the message.
+    leaderboard_cog(world).pager_timeout = 1.0  # room for the press on a busy machine
+    rec = await world.invoke("leaderboard", {}, user_id=FIRST_USER)
+    msg = rec.final_message()
+    click = await world.discord.click(msg["id"], "page:next", user_id=FIRST_USER)
+    await click.wait_final()
+    await click.wait_until(lambda r: bool(r.edits), timeout=5, what="the buttons disabled")
+    assert all(c["disabled"] for c in components(msg))
+    assert page(msg)[1].startswith("Page 2 of 2")  # the page shown stays
+
+
+async def test_callers_without_a_line_are_told_why(world: World) -> None:
+    await track(world, FIRST_USER, FIRST_XUID, "Ranked One", 1400)
+    await track(world, FIRST_USER + 1, FIRST_XUID + 1, "In Placement", None)
+    await rank_check(world)
+    rec = await world.invoke("leaderboard", {}, user_id=FIRST_USER + 1)
+    [you] = rec.final_message()["embeds"][0]["fields"]
+    assert you == {
+        "name": "You",
+        "value": "Not ranked in Ranked Arena yet (placement, or no rank check since).",
+        "inline": False,
+    }
+    rec = await world.invoke("leaderboard", {}, user_id=OTHER_USER_ID)
+    [you] = rec.final_message()["embeds"][0]["fields"]
+    assert "not tracked in this server" in you["value"] and "`/link`" in you["value"]

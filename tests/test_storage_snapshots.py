@@ -131,6 +131,28 @@ async def test_history_is_ascending_and_limited_to_newest(db: Database) -> None:
     assert await db.snapshots.history(X1, "other") == []
 
 
+async def test_latest_before_is_the_rank_held_at_a_moment(db: Database) -> None:
+    for minute, value in ((0, 1000), (5, 1010), (5, 1020), (9, -1)):
+        await db.snapshots.record(snap(value=value, minutes=minute))
+    await db.snapshots.record(snap(X2, value=7, minutes=1))
+    await db.snapshots.record(snap(value=3, minutes=1, playlist="other"))
+
+    at = T0 + timedelta(minutes=5)
+    held = await db.snapshots.latest_before(X1, "ranked", at)
+    assert held is not None and held.value == 1000  # strictly before: 5-minute rows excluded
+    later = await db.snapshots.latest_before(X1, "ranked", at + timedelta(seconds=1))
+    assert later is not None and later.value == 1020  # same time: the last recorded wins
+    # With history(since=at) it covers the whole period, with no row counted twice.
+    period = await db.snapshots.history(X1, "ranked", since=at)
+    assert [s.value for s in period] == [1010, 1020, -1]
+    assert await db.snapshots.latest_before(X1, "ranked", T0) is None
+    assert await db.snapshots.latest_before(X1, "nope", at) is None
+    other = await db.snapshots.latest_before(X2, "ranked", T0 + timedelta(days=1))
+    assert other is not None and other.value == 7
+    with pytest.raises(ValueError):
+        await db.snapshots.latest_before(X1, "ranked", datetime(2025, 3, 1))  # naive
+
+
 async def test_prune_keeps_latest_per_pair_by_default(db: Database) -> None:
     for minute in range(5):
         await db.snapshots.record(snap(X1, value=minute, minutes=minute))

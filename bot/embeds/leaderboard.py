@@ -29,7 +29,18 @@ def entry_line(entry: Entry, *, you: bool) -> str:
     return f"`#{entry.position}` {text} · <@{entry.user_id}>"
 
 
-def leaderboard_pages(board: Board, playlist: str, *, caller_id: int) -> list[SafeEmbed]:
+def absent_line(playlist: str, *, tracked: bool) -> str:
+    """Why the caller has no line on the board."""
+    if tracked:
+        return f"Not ranked in {escape(playlist)} yet (placement, or no rank check since)."
+    return "You are not tracked in this server: `/link` your account to join the board."
+
+
+def leaderboard_pages(
+    board: Board, playlist: str, *, caller_id: int, caller_tracked: bool = True
+) -> list[SafeEmbed]:
+    """One embed per page; the caller's line is marked where it is, and repeated under
+    every other page (or why they have none)."""
     pages = board.pages()
     mine = board.entry_of(caller_id)
     embeds: list[SafeEmbed] = []
@@ -40,7 +51,11 @@ def leaderboard_pages(board: Board, playlist: str, *, caller_id: int) -> list[Sa
             description="\n".join(lines),
             colour=COLOUR_INFO,
         )
-        if mine is not None and mine not in page:
+        if mine is None:
+            embed.add_field(
+                name="You", value=absent_line(playlist, tracked=caller_tracked), inline=False
+            )
+        elif mine not in page:
             embed.add_field(name="You", value=entry_line(mine, you=True), inline=False)
         not_ranked = f", {board.unranked} not ranked yet" if board.unranked else ""
         embed.set_footer(

@@ -104,6 +104,19 @@ class RankSnapshots:
         )
         return None if row is None else _snapshot(row)
 
+    async def latest_before(
+        self, xuid: str, playlist_id: str, before: datetime, *, tx: Transaction | None = None
+    ) -> Snapshot | None:
+        """The newest snapshot taken strictly before ``before``: the rank the player held at
+        that moment (with :meth:`history` from ``before`` on, a whole period). None if none."""
+        row = await self._db._fetchone(
+            f"SELECT {_COLUMNS} FROM rank_snapshots WHERE xuid = ? AND playlist_id = ?"
+            " AND taken_at < ? ORDER BY taken_at DESC, id DESC LIMIT 1",
+            (normalize_xuid(xuid), playlist_id, to_db_time(before)),
+            tx=tx,
+        )
+        return None if row is None else _snapshot(row)
+
     async def latest_many(
         self, xuids: Iterable[str], playlist_id: str, *, tx: Transaction | None = None
     ) -> dict[str, Snapshot]:
