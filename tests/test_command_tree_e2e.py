@@ -29,6 +29,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
         "leaderboard",
         "compare",
         "history",
+        "matches",
     }
     assert options(synced["csr"]) == ["player", "playlist", "season"]
     assert options(synced["servicerecord"]) == ["player", "season", "mode"]
@@ -40,6 +41,9 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
     assert options(synced["leaderboard"]) == ["playlist"]
     assert options(synced["compare"]) == ["player_a", "player_b"]
     assert options(synced["history"]) == ["player", "playlist", "days"]
+    assert options(synced["matches"]) == ["player", "count"]
+    count = synced["matches"]["options"][1]
+    assert (count["min_value"], count["max_value"]) == (1, 25)
     days = synced["history"]["options"][2]
     assert (days["min_value"], days["max_value"]) == (1, 365)
     for name in ("csr", "servicerecord", "operation", "events"):

@@ -123,3 +123,16 @@ async def test_halo_down(world: World) -> None:
     )
     assert rec.is_ephemeral()
     assert rec.final_message()["embeds"][0]["title"] == "Halo is not answering"
+
+
+async def test_both_options_autocomplete_and_a_failing_service_record(world: World) -> None:
+    await world.db.accounts.link(USER_ID, str(NOBLE_SIX.xuid), NOBLE_SIX.gamertag)
+    for option in ("player_a", "player_b"):
+        choices = await world.autocomplete("compare", {option: "nob"}, option)
+        assert choices == [{"name": "Noble Six (you)", "value": f"xuid({NOBLE_SIX.xuid})"}]
+    world.halo.fail("servicerecord", status=503, times=None)
+    rec = await world.invoke(
+        "compare", {"player_a": NOBLE_SIX.gamertag, "player_b": MODERN_PLAYER.gamertag}
+    )
+    assert rec.is_ephemeral()
+    assert rec.final_message()["embeds"][0]["title"] == "Halo is not answering"

@@ -17,6 +17,7 @@ from bot.halo import models
 from bot.halo.cache import CachedFetcher
 from bot.halo.http import HaloHttp, UpstreamStatusError
 from bot.halo.urls import (
+    DISCOVERY_HOST,
     ECONOMY_HOST,
     GAMECMS_HOST,
     PROFILE_HOST,
@@ -34,6 +35,8 @@ T = TypeVar("T")
 STATIC_TTL = 6 * 3600.0
 PLAYER_TTL = 60.0
 PROFILE_TTL = 3600.0
+#: A finished match never changes; an hour still lets a late skill result show up.
+MATCH_TTL = 3600.0
 CSR_BATCH_SIZE = 50
 USERS_BATCH_SIZE = 100
 
@@ -209,6 +212,28 @@ class HaloClient:
         except UpstreamStatusError as exc:
             raise _player_error(exc) from None
 
+    async def get_match_stats(self, match_id: str) -> models.MatchStats:
+        """Every player's stats in one match. NoDataError when Halo has none."""
+        url = build_url(STATS_HOST, f"/hi/matches/{segment(match_id)}/stats")
+        try:
+            return await self._get(url, MATCH_TTL, _match_stats)
+        except UpstreamStatusError as exc:
+            raise _match_error(exc) from None
+
+    async def get_match_skill(self, match_id: str, xuid: str) -> models.PlayerMatchSkill | None:
+        """A player's skill result in one match (CSR before and after in ranked ones);
+        None when Halo has none for them (unranked match, not computed yet)."""
+        path = f"/hi/matches/{segment(match_id)}/skill"
+        url = build_url(SKILL_HOST, path, {"players": xuid_token(xuid)})
+        try:
+            skill = await self._get(url, MATCH_TTL, _match_skill)
+        except UpstreamStatusError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise _match_error(exc) from None
+        entry = skill.for_player(xuid)
+        return entry if entry is not None and entry.ok else None
+
     # -- economy (player progression) ------------------------------------------------
 
     def _economy_url(self, xuid: str, rest: str) -> str:
@@ -288,6 +313,17 @@ class HaloClient:
         path = f"/hi/Multiplayer/file/playlists/assets/{segment(asset_id)}.json"
         return await self._static(path, _playlist)
 
+    async def get_playlist_version(self, asset_id: str, version_id: str) -> models.Playlist:
+        """One version of a playlist, whole: its name and its map/mode pairs (discovery)."""
+        path = f"/hi/playlists/{segment(asset_id)}/versions/{segment(version_id)}"
+        url = build_url(DISCOVERY_HOST, path)
+        try:
+            return await self._get(url, self.static_ttl, _playlist)
+        except UpstreamStatusError as exc:
+            if exc.status == 404:
+                raise NoDataError("Halo has no data for that playlist.") from None
+            raise _unexpected(exc) from None
+
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
@@ -302,6 +338,14 @@ def _player_error(exc: UpstreamStatusError) -> Exception:
     return _unexpected(exc)
 
 
+def _match_error(exc: UpstreamStatusError) -> Exception:
+    if exc.status == 404:
+        return NoDataError("Halo has no stats for that match.")
+    if exc.status == 403:
+        return NoDataError("That match's stats are private.")
+    return _unexpected(exc)
+
+
 def _unexpected(exc: UpstreamStatusError) -> Exception:
     log.warning("Unexpected upstream answer: %s", exc)
     return HaloDataError("Halo refused the request. Please try again later.")
@@ -313,6 +357,8 @@ _users = models.ProfileUsers.parse
 _csr = models.PlaylistCsr.parse
 _service_record = models.ServiceRecord.parse
 _match_history = models.MatchHistory.parse
+_match_stats = models.MatchStats.parse
+_match_skill = models.MatchSkill.parse
 _player_operations = models.PlayerOperations.parse
 _track_progress = models.PlayerRewardTrack.parse
 _career_rank = models.PlayerCareerRank.parse

@@ -1035,6 +1035,11 @@ class Playlist(HaloModel):
         """``HasCsr`` when Halo gives it, else whether the id is a known ranked playlist."""
         return self.has_csr if self.has_csr is not None else is_known_ranked(self.asset_id)
 
+    def rotation_entry(self, asset_id: str) -> PlaylistRotationEntry | None:
+        """The map/mode pair ``asset_id`` of this playlist version (case-insensitive)."""
+        wanted = asset_id.casefold()
+        return next((e for e in self.rotation_entries if e.asset_id.casefold() == wanted), None)
+
 
 #: Match outcome codes -> names (unknown codes read "Unknown").
 OUTCOMES: Mapping[int, str] = {
@@ -1134,3 +1139,109 @@ class MatchCount(HaloModel):
     matches_played_count: int = 0
     matchmade_matches_played_count: int = 0
     local_matches_played_count: int = 0
+
+
+# -- one match: stats and skill ----------------------------------------------------------
+
+
+def _xuid_digits(player_id: str) -> str | None:
+    text = _xuid_text(player_id)
+    return text if isinstance(text, str) and re.fullmatch(r"[0-9]{1,20}", text) else None
+
+
+class TeamStatsBlock(HaloModel):
+    """``Stats`` of one ``PlayerTeamStats[]`` entry (mode blocks are left out)."""
+
+    core_stats: OrDefault[CoreStats] = Field(default_factory=CoreStats)
+
+
+class PlayerTeamStats(HaloModel):
+    """A player's stats while on one team (a player moved between teams has several)."""
+
+    team_id: int | None = None
+    stats: OrDefault[TeamStatsBlock] = Field(default_factory=TeamStatsBlock)
+
+
+class MatchPlayer(HaloModel):
+    """One ``Players[]`` entry of a match's stats."""
+
+    player_id: str
+    player_type: int | str | None = None
+    last_team_id: int | None = None
+    outcome: int | str = 0
+    rank: int | None = None
+    player_team_stats: ListOf[PlayerTeamStats] = Field(default_factory=list)
+
+    @property
+    def xuid(self) -> str | None:
+        """The XUID digits of :attr:`player_id`; ``None`` for bots."""
+        return _xuid_digits(self.player_id)
+
+    @property
+    def kills(self) -> int:
+        return sum(t.stats.core_stats.kills for t in self.player_team_stats)
+
+    @property
+    def deaths(self) -> int:
+        return sum(t.stats.core_stats.deaths for t in self.player_team_stats)
+
+    @property
+    def assists(self) -> int:
+        return sum(t.stats.core_stats.assists for t in self.player_team_stats)
+
+
+class MatchStats(HaloModel):
+    """``GET halostats .../hi/matches/{matchId}/stats``. ``Players`` is required."""
+
+    match_id: str
+    match_info: MatchInfo | None = None
+    teams: ListOf[Any] = Field(default_factory=list)
+    players: ListOf[MatchPlayer]
+
+    def player(self, xuid: str | int) -> MatchPlayer | None:
+        """The entry of ``xuid`` (``123`` or ``xuid(123)``), or ``None``."""
+        wanted = _xuid_text(xuid)
+        return next((p for p in self.players if p.xuid == wanted), None)
+
+
+class RankRecap(HaloModel):
+    """A player's CSR before and after a ranked match."""
+
+    pre_match_csr: CsrValue | None = None
+    post_match_csr: CsrValue | None = None
+
+
+class MatchSkillResult(HaloModel):
+    """One player's skill answer for a match; ``RankRecap`` only in ranked playlists."""
+
+    team_id: int | None = None
+    team_mmr: float | None = None
+    rank_recap: RankRecap | None = None
+
+
+class PlayerMatchSkill(HaloModel):
+    """One ``Value[]`` entry of a match's skill answer."""
+
+    id: str
+    result_code: int | str = 0
+    result: MatchSkillResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when Halo answered for this player."""
+        return self.result_code == 0 and self.result is not None
+
+    @property
+    def xuid(self) -> str | None:
+        return _xuid_digits(self.id)
+
+
+class MatchSkill(HaloModel):
+    """``GET skill .../hi/matches/{matchId}/skill?players=...``. ``Value`` is required."""
+
+    value: ListOf[PlayerMatchSkill]
+
+    def for_player(self, xuid: str | int) -> PlayerMatchSkill | None:
+        """The entry for ``xuid`` (``123`` or ``xuid(123)``), or ``None``."""
+        wanted = _xuid_text(xuid)
+        return next((entry for entry in self.value if entry.xuid == wanted), None)

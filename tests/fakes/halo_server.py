@@ -518,6 +518,7 @@ class FakeHalo:
         self.csr: dict[tuple[int, str], dict[str, Any]] = {}
         self.event_progress: dict[tuple[int, str], int] = {}
         self.files: dict[str, Any] = {}  # gamecms overrides: lower-case path -> JSON
+        self.discovery_files: dict[str, Any] = {}  # discovery overrides, the same way
         self.extra_playlists: dict[str, str] = {}
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
@@ -637,6 +638,11 @@ class FakeHalo:
     def set_file(self, path: str, data: Any) -> None:
         """Override a gamecms-hacs file, e.g. ``set_file("/hi/progression/file/...", {...})``."""
         self.files[path.lower()] = copy.deepcopy(data)
+
+    def set_discovery_file(self, path: str, data: Any) -> None:
+        """Override a discovery-infiniteugc answer, e.g. one playlist version:
+        ``set_discovery_file("/hi/playlists/{asset}/versions/{version}", {...})``."""
+        self.discovery_files[path.lower()] = copy.deepcopy(data)
 
     # faults
 
@@ -1402,12 +1408,16 @@ class FakeHalo:
         return None
 
     async def _discovery_playlist(self, req: _Req, m: re.Match[str]) -> web.StreamResponse:
+        headers = {"Cache-Control": "public, max-age=18000"}
+        override = self.discovery_files.get(req.path.lower())
+        if override is not None:
+            return _json(copy.deepcopy(override), headers=headers)
         name = self._playlist_name(m["asset"])
         if name is None or not GUID_RE.match(m["version"]):
             return _empty(404)
         answer = fixture("recorded/get_playlist.json")
         answer.update(AssetId=m["asset"].lower(), VersionId=m["version"].lower(), PublicName=name)
-        return _json(answer, headers={"Cache-Control": "public, max-age=18000"})
+        return _json(answer, headers=headers)
 
     # -- admin API -----------------------------------------------------------------------
 
@@ -1426,6 +1436,7 @@ class FakeHalo:
         - ``POST /_admin/playlists`` ``{"asset_id", "name"}`` (another ranked playlist)
         - ``POST /_admin/event-progress`` ``{"xuid", "track", "rank"}``
         - ``POST /_admin/files`` ``{"path", "json"}``: override a gamecms-hacs file
+        - ``POST /_admin/discovery-files`` ``{"path", "json"}``: override a discovery answer
         - ``POST /_admin/faults``: the arguments of :meth:`fail` (``"body"`` is text);
           ``DELETE /_admin/faults``
         - ``GET /_admin/requests?pattern=&method=``; ``DELETE /_admin/requests``;
@@ -1493,6 +1504,9 @@ class FakeHalo:
             return _json({"ok": True})
         if (method, path) == ("POST", "/files"):
             self.set_file(str(data["path"]), data["json"])
+            return _json({"ok": True})
+        if (method, path) == ("POST", "/discovery-files"):
+            self.set_discovery_file(str(data["path"]), data["json"])
             return _json({"ok": True})
         if (method, path) == ("POST", "/faults"):
             body = data.get("body")
