@@ -4,7 +4,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     DATABASE_PATH=/data/bot.db \
-    HALO_TOKEN_CACHE=/data/halo_token_cache.json
+    HALO_TOKEN_CACHE=/data/halo_token_cache.json \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

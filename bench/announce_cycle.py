@@ -2,7 +2,9 @@
 
 1,000 tracked memberships (600 unique players) across 50 servers, 4 ranked playlists,
 the fake Halo API answering every CSR request in 50 ms, the default global Halo rate
-limit (5 requests/s). The cycle runs through :class:`RankWatcher` without Discord.
+limit (5 requests/s). The cycle runs through :class:`RankWatcher` without Discord;
+every server maps Platinum, Diamond and Onyx to rank roles, given through a counting
+stand-in for Discord, to show what keeping rank roles in step adds to a cycle.
 
     .venv/bin/python bench/announce_cycle.py [--players 600] [--memberships 1000]
         [--guilds 50] [--latency 0.05] [--rate 5]
@@ -24,6 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.announce.cycle import CycleReport, RankWatcher  # noqa: E402
+from bot.announce.roles import GuildCheck, RoleSync  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.halo.playlists import RANKED_PLAYLISTS  # noqa: E402
 from bot.runner import build_services  # noqa: E402
@@ -38,13 +41,33 @@ FIRST_XUID = 2_533_274_900_000_000
 FIRST_USER = 1_400_000_000_000_000_000
 FIRST_GUILD = 1_500_000_000_000_000_000
 FIRST_CHANNEL = 1_600_000_000_000_000_000
+FIRST_ROLE = 1_700_000_000_000_000_000
+
+
+class CountingRoles:
+    """Stands in for Discord: every role change succeeds and is counted."""
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.removed = 0
+
+    def check(self, guild_id: int, mapping: object) -> GuildCheck:
+        return GuildCheck()
+
+    async def add(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        self.added += 1
+
+    async def remove(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        self.removed += 1
 
 
 def _line(label: str, value: object) -> None:
     print(f"  {label:<44} {value}")
 
 
-def _print_report(title: str, report: CycleReport, halo_csr_requests: int, wall: float) -> None:
+def _print_report(
+    title: str, report: CycleReport, halo_csr_requests: int, halo_all: int, wall: float
+) -> None:
     print(title)
     _line("CSR requests (get_csr batches)", report.csr_requests)
     _line("CSR requests the fake Halo received", halo_csr_requests)
@@ -55,6 +78,11 @@ def _print_report(title: str, report: CycleReport, halo_csr_requests: int, wall:
     _line("snapshots written", report.snapshots_written)
     _line("outbox rows queued (one per server)", report.queued)
     _line("errors", len(report.errors))
+    roles = report.roles
+    if roles is not None:
+        _line("rank roles given / taken back", f"{roles.added} / {roles.removed}")
+        _line("  keeping rank roles in step took", f"{roles.seconds:.2f} s")
+    _line("HTTP requests the fake Halo received (roles incl.)", halo_all)
     _line("cycle time", f"{wall:.2f} s")
     _line("  of which waiting for Halo", f"{report.fetch_seconds:.2f} s")
     _line("  of which comparing + DB transactions", f"{report.store_seconds:.2f} s")
@@ -88,6 +116,8 @@ async def main(args: argparse.Namespace) -> None:
                     await db.tracked.track(guild, FIRST_USER + m % players)
                 for g in range(guilds):
                     await db.guilds.update(FIRST_GUILD + g, announce_channel_id=FIRST_CHANNEL + g)
+                    for n, tier in enumerate(("Platinum", "Diamond", "Onyx")):
+                        await db.rank_roles.set_role(FIRST_GUILD + g, tier, FIRST_ROLE + 3 * g + n)
                 # Every CSR request waits 50 ms before the normal answer.
                 fake.fail(f"{SKILL_HOST}/hi/playlist", delay=args.latency, times=None)
 
@@ -112,7 +142,8 @@ async def main(args: argparse.Namespace) -> None:
                 floor = max(0.0, requests - 2) / args.rate  # burst of 2, then 1/rate apart
                 _line("rate-limit floor for the CSR requests", f"~{floor:.1f} s")
 
-                watcher = RankWatcher(db, halo)  # no poster: queued posts stay in the outbox
+                # No poster: queued posts stay in the outbox.
+                watcher = RankWatcher(db, halo, roles=RoleSync(db, CountingRoles()))
                 await halo.get_csr_season_calendar()  # static content, cached for hours
                 for title, change in (("cycle 1 (baseline)", False), ("cycle 2", True)):
                     if change:
@@ -120,11 +151,12 @@ async def main(args: argparse.Namespace) -> None:
                         for xuid in xuids[::10]:
                             fake.set_csr(xuid, playlists[0], 1510)
                     before = fake.count(f"{SKILL_HOST}/hi/playlist")
+                    before_all = len(fake.requests)
                     started = time.perf_counter()
                     report = await watcher.run_cycle()
                     wall = time.perf_counter() - started
                     received = fake.count(f"{SKILL_HOST}/hi/playlist") - before
-                    _print_report(title, report, received, wall)
+                    _print_report(title, report, received, len(fake.requests) - before_all, wall)
                 pending = await db.announcements.pending(limit=10_000)
                 _line("pending announcements in the outbox", len(pending))
             finally:

@@ -90,6 +90,12 @@ class PermissionDeniedError(UserFacingError):
     title = "Not allowed"
 
 
+class InvalidOptionError(UserFacingError):
+    """The command's options do not go together; the message says how to fix them."""
+
+    title = "Check the options"
+
+
 class BotPermissionError(UserFacingError):
     """The bot lacks a Discord permission it needs; the message names it."""
 

@@ -15,9 +15,20 @@ from discord.ext import commands
 
 from bot.announce.changes import enabled_playlists
 from bot.announce.delivery import channel_problem, join_names, missing_permissions, missing_text
+from bot.announce.roles import (
+    check_guild,
+    manage_roles_problem,
+    playlist_label,
+    role_problem,
+)
 from bot.app import HaloBot
 from bot.embeds import COLOUR_INFO, COLOUR_OK, COLOUR_WARNING, SafeEmbed
-from bot.errors import BotPermissionError, NotLinkedError, PermissionDeniedError
+from bot.errors import (
+    BotPermissionError,
+    InvalidOptionError,
+    NotLinkedError,
+    PermissionDeniedError,
+)
 from bot.halo.playlists import (
     RANKED_ARENA,
     RANKED_DOUBLES,
@@ -27,12 +38,16 @@ from bot.halo.playlists import (
     ranked_playlist_name,
 )
 from bot.lookup import bot_of
-from bot.storage import AccountNotLinkedError, GuildSettings
+from bot.storage import RANK_ROLE_TIERS, AccountNotLinkedError, GuildSettings
 from bot.text import escape, plural
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED_MEMBERS = 20
+TIER_CHOICES = [app_commands.Choice(name=tier, value=tier) for tier in RANK_ROLE_TIERS]
+RANKED_PLAYLIST_CHOICES = [
+    app_commands.Choice(name=ranked_playlist_name(p) or p, value=p) for p in RANKED_PLAYLISTS
+]
 TRIGGER_NAMES: tuple[tuple[str, str], ...] = (
     ("trigger_tier_change", "Tier changes (e.g. Gold → Platinum)"),
     ("trigger_subtier_change", "Every sub-tier change (e.g. Gold 2 → Gold 3)"),
@@ -62,6 +77,14 @@ def _triggers_text(settings: GuildSettings) -> str:
     return "\n".join(
         f"{label}: **{_on_off(getattr(settings, attr))}**" for attr, label in TRIGGER_NAMES
     )
+
+
+def _rank_roles_text(mapping: dict[str, int], settings: GuildSettings) -> str:
+    if not mapping:
+        return "None: map tiers to roles with `/config rank-roles`."
+    lines = [f"{tier}: <@&{role_id}>" for tier, role_id in mapping.items()]
+    lines.append(f"Tier from: {playlist_label(settings.rank_role_playlist)}")
+    return "\n".join(lines)
 
 
 def _can_manage(interaction: discord.Interaction) -> bool:
@@ -120,6 +143,13 @@ class AdminConfig(commands.Cog):
     ) -> None:
         embed = SafeEmbed(title=title, description="\n".join(lines), colour=colour)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    def _sync_roles_soon(self, guild_id: int) -> None:
+        """Bring the server's rank roles in step now, in the background."""
+        announcements = self.bot.get_cog("RankAnnouncements")
+        sync = getattr(announcements, "sync_roles_soon", None)
+        if sync is not None:
+            sync(guild_id)
 
     # ---------------------------------------------------------------- commands
 
@@ -274,6 +304,7 @@ class AdminConfig(commands.Cog):
         removed = await db.tracked.untrack(guild_id, member.id)
         if removed:
             log.info("Guild %s untracked user %s", guild_id, member.id)
+            self._sync_roles_soon(guild_id)
             await self._reply(
                 interaction, "Member untracked", [f"This server no longer follows **{name}**."]
             )
@@ -322,6 +353,88 @@ class AdminConfig(commands.Cog):
             ],
         )
 
+    @config.command(
+        name="rank-roles",
+        description="Give tracked members a role for their CSR tier (no options: show them).",
+    )
+    @app_commands.describe(
+        tier="The tier to map, Bronze to Onyx",
+        role="The role for that tier; leave empty to unmap the tier",
+        playlist="Whose tier counts (default Ranked Arena)",
+        clear_all="Unmap every tier; the rank roles I gave are taken back",
+    )
+    @app_commands.choices(tier=TIER_CHOICES, playlist=RANKED_PLAYLIST_CHOICES)
+    async def rank_roles(
+        self,
+        interaction: discord.Interaction,
+        tier: app_commands.Choice[str] | None = None,
+        role: discord.Role | None = None,
+        playlist: app_commands.Choice[str] | None = None,
+        clear_all: bool = False,
+    ) -> None:
+        guild_id = self._guild_id(interaction)
+        db = bot_of(interaction).db
+        guild = interaction.guild
+        if role is not None and tier is None:
+            raise InvalidOptionError(
+                f"Choose the `tier` that {role.mention} is for. Nothing was changed."
+            )
+        if clear_all and tier is not None:
+            raise InvalidOptionError(
+                "`clear_all` unmaps every tier: use it without `tier` and `role`. "
+                "Nothing was changed."
+            )
+        if tier is not None and role is not None and guild is not None:
+            problem = manage_roles_problem(guild) or role_problem(guild, role, tier.value)
+            if problem is not None:
+                raise BotPermissionError(f"{problem} Nothing was changed.")
+        if tier is None and playlist is None and not clear_all:
+            settings = await db.guilds.get(guild_id)
+            mapping = await db.rank_roles.mapping(guild_id)
+            lines = [_rank_roles_text(mapping, settings)]
+            if not mapping:
+                lines.append(
+                    "Set `tier` and `role` to map one, and `playlist` to choose whose tier "
+                    "counts (Ranked Arena by default)."
+                )
+            await self._reply(interaction, "Rank roles", lines, COLOUR_INFO)
+            return
+
+        async with db.transaction() as tx:
+            if clear_all:
+                await db.rank_roles.clear(guild_id, tx=tx)
+            if tier is not None:
+                await db.rank_roles.set_role(
+                    guild_id, tier.value, role.id if role is not None else None, tx=tx
+                )
+            if playlist is not None:
+                await db.guilds.update(guild_id, rank_role_playlist=playlist.value, tx=tx)
+            settings = await db.guilds.get(guild_id, tx=tx)
+            mapping = await db.rank_roles.mapping(guild_id, tx=tx)
+        log.info("Guild %s rank roles: %s from %s", guild_id, mapping, settings.rank_role_playlist)
+        lines = [_rank_roles_text(mapping, settings)]
+        tracked = await db.tracked.count_for_guild(guild_id)
+        if mapping:
+            lines.append(
+                f"Tracked members ({tracked}) get the role of their tier now, from their last "
+                "known rank, and after every rank check; I take back the rank roles I gave "
+                "when their tier changes."
+            )
+            if not tracked:
+                lines.append("Nobody is tracked yet: members join with `/link`.")
+        else:
+            lines.append("The rank roles I gave are being taken back.")
+        warning = check_guild(guild, mapping).text() if guild is not None and mapping else None
+        if warning:
+            lines.append(f"**But:** {warning}")
+        self._sync_roles_soon(guild_id)
+        await self._reply(
+            interaction,
+            "Rank roles updated",
+            lines,
+            COLOUR_WARNING if warning else COLOUR_OK,
+        )
+
     @config.command(name="show", description="Show this server's announcement settings.")
     async def show(self, interaction: discord.Interaction) -> None:
         guild_id = self._guild_id(interaction)
@@ -331,9 +444,12 @@ class AdminConfig(commands.Cog):
         guild = interaction.guild
         live = channel_problem(guild, settings.announce_channel_id) if guild else None
         problem = live or settings.channel_problem
+        mapping = await db.rank_roles.mapping(guild_id)
+        live_roles = check_guild(guild, mapping).text() if guild and mapping else None
+        roles_problem = live_roles or settings.role_problem
         embed = SafeEmbed(
             title="Rank announcement settings",
-            colour=COLOUR_WARNING if problem else COLOUR_INFO,
+            colour=COLOUR_WARNING if problem or roles_problem else COLOUR_INFO,
         )
         channel_id = settings.announce_channel_id
         embed.add_field(
@@ -352,6 +468,7 @@ class AdminConfig(commands.Cog):
             ),
             inline=False,
         )
+        embed.add_field(name="Rank roles", value=_rank_roles_text(mapping, settings), inline=False)
         listed = [f"<@{m.user_id}> ({escape(m.gamertag)})" for m in members[:MAX_LISTED_MEMBERS]]
         if len(members) > MAX_LISTED_MEMBERS:
             listed.append(f"… and {len(members) - MAX_LISTED_MEMBERS} more")
@@ -362,24 +479,32 @@ class AdminConfig(commands.Cog):
         )
         if problem:
             embed.add_field(name="Problem", value=problem, inline=False)
+        if roles_problem:
+            embed.add_field(name="Rank roles problem", value=roles_problem, inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @config.command(name="reset", description="Put this server's announcement settings back.")
     async def reset(self, interaction: discord.Interaction) -> None:
         guild_id = self._guild_id(interaction)
         db = bot_of(interaction).db
-        had = await db.guilds.reset(guild_id)
+        async with db.transaction() as tx:
+            had = await db.guilds.reset(guild_id, tx=tx)
+            unmapped = await db.rank_roles.clear(guild_id, tx=tx)
         tracked = await db.tracked.count_for_guild(guild_id)
         log.info("Guild %s reset its settings", guild_id)
         defaults = GuildSettings(guild_id=guild_id)
         lines = [
             "Settings are back to the defaults: no announce channel (announcements off), "
-            f"all ranked playlists, and {join_names(_default_triggers(defaults))} announced."
-            if had
+            f"all ranked playlists, {join_names(_default_triggers(defaults))} announced, "
+            "and no rank roles."
+            if had or unmapped
             else "There was nothing to reset: this server already uses the defaults.",
             f"Tracked members are kept ({plural(tracked, 'member')}); "
             "remove them with `/config untrack`.",
         ]
+        if unmapped:
+            lines.append("The rank roles I gave are being taken back.")
+            self._sync_roles_soon(guild_id)
         await self._reply(interaction, "Settings reset", lines)
 
 

@@ -14,6 +14,7 @@ from discord.ext import commands, tasks
 
 from bot.announce.cycle import CycleReport, FlushReport, RankWatcher
 from bot.announce.delivery import DiscordPoster
+from bot.announce.roles import DiscordRoles, RoleSync, RoleSyncReport
 from bot.app import HaloBot
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,15 @@ class RankAnnouncements(commands.Cog):
     def __init__(self, bot: HaloBot) -> None:
         self.bot = bot
         self.poster = DiscordPoster(bot)
+        self.roles = RoleSync(bot.db, DiscordRoles(bot))
         self.watcher = RankWatcher(
-            bot.db, bot.halo, poster=self.poster, is_guild_active=self.poster.is_guild_active
+            bot.db,
+            bot.halo,
+            poster=self.poster,
+            roles=self.roles,
+            is_guild_active=self.poster.is_guild_active,
         )
+        self._role_tasks: set[asyncio.Task[RoleSyncReport]] = set()
         self.started = asyncio.Event()
         self.last_report: CycleReport | None = None
         self.startup_flush: FlushReport | None = None
@@ -39,6 +46,21 @@ class RankAnnouncements(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.poll.cancel()
+        for task in list(self._role_tasks):
+            task.cancel()
+
+    def sync_roles_soon(self, guild_id: int) -> asyncio.Task[RoleSyncReport]:
+        """Bring the server's rank roles in step now, in the background (after a
+        ``/config`` change), from the stored snapshots: no Halo request."""
+        task = asyncio.create_task(self.roles.sync([guild_id]), name=f"rank-roles-{guild_id}")
+        self._role_tasks.add(task)
+        task.add_done_callback(self._role_task_done)
+        return task
+
+    def _role_task_done(self, task: asyncio.Task[RoleSyncReport]) -> None:
+        self._role_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Syncing rank roles failed", exc_info=task.exception())
 
     @tasks.loop(seconds=300)
     async def poll(self) -> None:

@@ -49,6 +49,7 @@ EVERY_COMMAND: list[tuple[str, dict[str, Any]]] = [
     ("track", {"member": OTHER_USER_ID}),
     ("untrack", {"member": OTHER_USER_ID}),
     ("admin-role", {"role": MODS_ROLE_ID}),
+    ("rank-roles", {"tier": "Onyx", "role": MODS_ROLE_ID}),
     ("show", {}),
     ("reset", {}),
 ]
@@ -67,6 +68,7 @@ async def test_commands_and_options_are_registered(world: World) -> None:
         "track": ["member"],
         "untrack": ["member"],
         "admin-role": ["role"],
+        "rank-roles": ["tier", "role", "playlist", "clear_all"],
         "show": [],
         "reset": [],
     }
@@ -85,6 +87,7 @@ async def test_plain_member_is_refused_everything_and_nothing_changes(tmp_path: 
                 assert "Nothing was changed" in embed["description"], name
             settings = await world.db.guilds.get(GUILD_ID)
             assert settings.updated_at is None  # nothing stored
+            assert await world.db.rank_roles.mapping(GUILD_ID) == {}
             assert await world.db.tracked.list_for_guild(GUILD_ID) == tracked_before
 
 

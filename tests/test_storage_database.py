@@ -171,6 +171,39 @@ async def test_upgrade_from_version_1_keeps_rows(tmp_path: Path) -> None:
     assert "linked_accounts_xuid" in indexes
 
 
+async def test_upgrade_from_version_2_adds_rank_roles_and_keeps_settings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bot.db"
+    build_v1(path)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.executescript(load_migrations()[1].sql)
+        conn.executescript(
+            """
+            PRAGMA user_version = 2;
+            UPDATE guild_settings SET admin_role_id = 999, channel_problem = 'gone'
+                WHERE guild_id = 77;
+            """
+        )
+    async with await Database.open(path) as db:
+        assert db.schema_version == latest_schema_version() >= 3
+        settings = await db.guilds.get(77)
+        assert (settings.announce_channel_id, settings.admin_role_id) == (555, 999)
+        assert settings.channel_problem == "gone"
+        assert (settings.rank_role_playlist, settings.role_problem) == (None, None)
+        # the 0003 columns and tables work
+        await db.guilds.update(77, rank_role_playlist="slayer")
+        await db.guilds.set_role_problem(77, "no Manage Roles")
+        settings = await db.guilds.get(77)
+        assert (settings.rank_role_playlist, settings.role_problem) == ("slayer", "no Manage Roles")
+        assert settings.channel_problem == "gone"
+        await db.rank_roles.set_role(77, "Onyx", 1234)
+        await db.rank_roles.record_grant(77, 10, 1234)
+        assert await db.rank_roles.mapping(77) == {"Onyx": 1234}
+        assert await db.rank_roles.granted(77) == {10: {1234}}
+        assert await db.integrity_check()
+
+
 async def test_too_new_database_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     with contextlib.closing(sqlite3.connect(path)) as conn:

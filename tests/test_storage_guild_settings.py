@@ -47,7 +47,11 @@ async def test_update_round_trips_every_field(db: Database) -> None:
         trigger_season_high=True,
         admin_role_id=20,
         channel_problem="  missing Send Messages  ",
+        rank_role_playlist=" ranked-slayer ",
+        role_problem="role above mine",
     )
+    assert updated.rank_role_playlist == "ranked-slayer"
+    assert updated.role_problem == "role above mine"
     assert updated.playlists == ("ranked-arena", "ranked-slayer")
     assert updated.channel_problem == "missing Send Messages"
     assert updated.updated_at is not None
@@ -75,6 +79,9 @@ async def test_update_round_trips_every_field(db: Database) -> None:
         {"playlists": ["ok", ""]},
         {"playlists": [1, 2]},
         {"channel_problem": 5},
+        {"rank_role_playlist": ""},
+        {"rank_role_playlist": 7},
+        {"role_problem": ["x"]},
     ],
 )
 async def test_update_validates_names_and_types(db: Database, changes: dict) -> None:
@@ -107,6 +114,18 @@ async def test_set_channel_problem_and_clear(db: Database) -> None:
     assert (await db.guilds.get(1)).channel_problem is None
 
 
+async def test_role_problem_is_kept_apart_from_the_channel_problem(db: Database) -> None:
+    await db.guilds.set_role_problem(1, None)  # nothing stored: stays absent
+    assert (await db.guilds.get(1)).updated_at is None
+    await db.guilds.set_channel_problem(1, "channel gone")
+    await db.guilds.set_role_problem(1, "no Manage Roles")
+    settings = await db.guilds.get(1)
+    assert (settings.channel_problem, settings.role_problem) == ("channel gone", "no Manage Roles")
+    await db.guilds.set_role_problem(1, None)
+    settings = await db.guilds.get(1)
+    assert (settings.channel_problem, settings.role_problem) == ("channel gone", None)
+
+
 async def test_reset_and_all_with_channel(db: Database) -> None:
     await db.guilds.update(3, announce_channel_id=30)
     await db.guilds.update(1, announce_channel_id=10)
@@ -130,6 +149,8 @@ async def test_one_guild_can_never_change_another(db: Database) -> None:
             "admin_role_id": rng.choice([None, rng.randint(1, 10**18)]),
             "playlists": rng.choice([None, (), ("a",), ("b", "c")]),
             "channel_problem": rng.choice([None, "problem"]),
+            "rank_role_playlist": rng.choice([None, "ranked-slayer"]),
+            "role_problem": rng.choice([None, "role problem"]),
         }
         return {name: values.get(name, rng.random() < 0.5) for name in pick}
 

@@ -1,7 +1,7 @@
 """Persistent storage: SQLite behind small typed repositories.
 
 Open with ``db = await Database.open(path)``; use ``db.accounts``, ``db.guilds``,
-``db.tracked``, ``db.snapshots``, ``db.announcements`` and ``db.players``; join
+``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players`` and ``db.rank_roles``; join
 several writes with ``async with db.transaction() as tx: ... (tx=tx)``.
 Nothing outside this package sees SQL or aiosqlite types.
 """
@@ -24,11 +24,13 @@ from bot.storage.models import (
     TrackedMember,
 )
 from bot.storage.players import KnownPlayers
+from bot.storage.rank_roles import RANK_ROLE_TIERS, RankRoles
 from bot.storage.snapshots import RankSnapshots
 from bot.storage.tracked import TrackedMembers
 
 __all__ = [
     "EDITABLE_FIELDS",
+    "RANK_ROLE_TIERS",
     "AccountNotLinkedError",
     "Announcements",
     "ConstraintError",
@@ -41,6 +43,7 @@ __all__ = [
     "LinkedAccounts",
     "MigrationError",
     "PendingAnnouncement",
+    "RankRoles",
     "RankSnapshots",
     "SchemaTooNewError",
     "Snapshot",

@@ -48,6 +48,7 @@ from bot.storage.models import (
     fold,
 )
 from bot.storage.players import KnownPlayers
+from bot.storage.rank_roles import RankRoles
 from bot.storage.snapshots import RankSnapshots
 from bot.storage.tracked import TrackedMembers
 
@@ -184,6 +185,7 @@ class Database:
     snapshots: RankSnapshots
     announcements: Announcements
     players: KnownPlayers
+    rank_roles: RankRoles
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         """Use :meth:`open` instead."""
@@ -197,6 +199,7 @@ class Database:
         self.snapshots = RankSnapshots(self)
         self.announcements = Announcements(self)
         self.players = KnownPlayers(self)
+        self.rank_roles = RankRoles(self)
 
     # ---------------------------------------------------------------- lifecycle
 

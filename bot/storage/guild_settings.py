@@ -35,9 +35,11 @@ _ID_FIELDS = frozenset({"announce_channel_id", "admin_role_id"})
 EDITABLE_FIELDS = frozenset(
     f.name for f in fields(GuildSettings) if f.name not in ("guild_id", "updated_at")
 )
+_PROBLEM_FIELDS = frozenset({"channel_problem", "role_problem"})
 _COLUMNS = (
     "guild_id, announce_channel_id, playlists, trigger_tier_change, trigger_subtier_change,"
-    " trigger_placement, trigger_season_high, admin_role_id, channel_problem, updated_at"
+    " trigger_placement, trigger_season_high, admin_role_id, channel_problem,"
+    " rank_role_playlist, role_problem, updated_at"
 )
 
 
@@ -56,8 +58,16 @@ def _problem(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError("channel_problem must be a str or None")
+        raise ValueError("a problem must be a str or None")
     return value.strip()[:MAX_PROBLEM_LENGTH] or None
+
+
+def _playlist_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("rank_role_playlist must be None or a non-empty playlist id")
+    return value.strip()
 
 
 def _validate(changes: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +87,8 @@ def _validate(changes: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError(str(exc)) from exc
         elif name == "playlists":
             clean[name] = _playlists(value)
+        elif name == "rank_role_playlist":
+            clean[name] = _playlist_id(value)
         else:
             clean[name] = _problem(value)
     return clean
@@ -94,6 +106,8 @@ def _settings(row: sqlite3.Row) -> GuildSettings:
         trigger_season_high=bool(row["trigger_season_high"]),
         admin_role_id=row["admin_role_id"],
         channel_problem=row["channel_problem"],
+        rank_role_playlist=row["rank_role_playlist"],
+        role_problem=row["role_problem"],
         updated_at=from_db_time(row["updated_at"]),
     )
 
@@ -148,19 +162,33 @@ class GuildSettingsRepo:
         self, guild_id: int, text: str | None, *, tx: Transaction | None = None
     ) -> None:
         """Record (or clear, with None) why the announce channel cannot be used."""
+        await self._set_problem("channel_problem", guild_id, text, tx=tx)
+
+    async def set_role_problem(
+        self, guild_id: int, text: str | None, *, tx: Transaction | None = None
+    ) -> None:
+        """Record (or clear, with None) why rank roles cannot be managed."""
+        await self._set_problem("role_problem", guild_id, text, tx=tx)
+
+    async def _set_problem(
+        self, column: str, guild_id: int, text: str | None, *, tx: Transaction | None
+    ) -> None:
+        assert column in _PROBLEM_FIELDS
         check_id("guild_id", guild_id)
         problem = _problem(text)
         async with self._db._writing(tx) as t:
             if problem is None:
                 await self._db._execute(
                     t,
-                    "UPDATE guild_settings SET channel_problem = NULL, updated_at = ?"
-                    " WHERE guild_id = ? AND channel_problem IS NOT NULL",
+                    f"UPDATE guild_settings SET {column} = NULL, updated_at = ?"
+                    f" WHERE guild_id = ? AND {column} IS NOT NULL",
                     (to_db_time(utc_now()), guild_id),
                 )
             else:
                 current = await self.get(guild_id, tx=t)
-                new = replace(current, channel_problem=problem, updated_at=utc_now())
+                if getattr(current, column) == problem:
+                    return
+                new = replace(current, **{column: problem}, updated_at=utc_now())
                 await self._write(t, new)
 
     async def all_with_channel(self, *, tx: Transaction | None = None) -> list[GuildSettings]:
@@ -177,7 +205,7 @@ class GuildSettingsRepo:
         playlists = None if settings.playlists is None else json.dumps(list(settings.playlists))
         await self._db._execute(
             tx,
-            f"INSERT INTO guild_settings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"INSERT INTO guild_settings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id) DO UPDATE SET"
             " announce_channel_id = excluded.announce_channel_id,"
             " playlists = excluded.playlists,"
@@ -187,6 +215,8 @@ class GuildSettingsRepo:
             " trigger_season_high = excluded.trigger_season_high,"
             " admin_role_id = excluded.admin_role_id,"
             " channel_problem = excluded.channel_problem,"
+            " rank_role_playlist = excluded.rank_role_playlist,"
+            " role_problem = excluded.role_problem,"
             " updated_at = excluded.updated_at",
             (
                 settings.guild_id,
@@ -198,6 +228,8 @@ class GuildSettingsRepo:
                 int(settings.trigger_season_high),
                 settings.admin_role_id,
                 settings.channel_problem,
+                settings.rank_role_playlist,
+                settings.role_problem,
                 to_db_time(settings.updated_at),
             ),
         )

@@ -75,6 +75,10 @@ class GuildSettings:
     trigger_season_high: bool = False
     admin_role_id: int | None = None
     channel_problem: str | None = None
+    #: Whose tier decides the rank roles (None = Ranked Arena).
+    rank_role_playlist: str | None = None
+    #: Why rank roles could not be managed at the last try (None = no problem).
+    role_problem: str | None = None
     updated_at: datetime | None = None
 
 

@@ -56,6 +56,7 @@ import secrets
 import signal
 import sys
 import time
+import urllib.parse
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ ATTACHMENT_SIZE_LIMIT: Final = 10 * 1024 * 1024
 
 # -- permission bits ------------------------------------------------------------------------
 CREATE_INSTANT_INVITE: Final = 1 << 0
+KICK_MEMBERS: Final = 1 << 1
+BAN_MEMBERS: Final = 1 << 2
 ADMINISTRATOR: Final = 1 << 3
 MANAGE_CHANNELS: Final = 1 << 4
 MANAGE_GUILD: Final = 1 << 5
@@ -585,9 +588,11 @@ class RequestRecord:
     body: Any = None
     fault: bool = False
     error: Any = None  # the JSON error body for status >= 400
+    reason: str | None = None  # X-Audit-Log-Reason, decoded
 
     def to_json(self) -> JSONDict:
         return {
+            "reason": self.reason,
             "method": self.method,
             "path": self.path,
             "query": self.query,
@@ -1171,6 +1176,7 @@ class FakeDiscord:
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         owner_id: int | None = None,
         locale: str = "en-US",
+        bot_role_position: int = 1,
     ) -> FakeGuild:
         """Add a guild the bot is in (``@everyone``, a managed bot role, the bot member).
 
@@ -1178,7 +1184,9 @@ class FakeDiscord:
         "permission_overwrites", "parent_id", "position", "topic"}``; ``{"id", "name",
         "permissions", "position"}``; ``{"id", "username", "global_name", "roles",
         "nick"}``). Without ``channels`` there is one text channel, ``general``. Added
-        after the bot connected, it is sent as GUILD_CREATE (a guild join).
+        after the bot connected, it is sent as GUILD_CREATE (a guild join). The bot's
+        managed role sits at ``bot_role_position`` (1: just above @everyone, so below
+        every other role, as right after an invite).
         """
         owner = owner_id if owner_id is not None else self._ids.next()
         guild = FakeGuild(guild_id, name or f"Guild {guild_id % 10000}", owner, locale)
@@ -1187,7 +1195,7 @@ class FakeDiscord:
             self._ids.next(),
             self.bot.username,
             bot_permissions,
-            position=1,
+            position=bot_role_position,
             managed=True,
             bot_id=self.bot.id,
         )
@@ -1284,6 +1292,44 @@ class FakeDiscord:
     def add_role(self, guild_id: int, spec: int | Mapping[str, Any]) -> FakeRole:
         guild = self._guild(guild_id)
         return self._add_role(guild, spec, len(guild.roles) + 1)
+
+    def member_roles(self, guild_id: int, user_id: int) -> list[int]:
+        """The member's role ids, in the order they were given."""
+        return list(self._guild(guild_id).members[user_id].roles)
+
+    def bot_top_role(self, guild: FakeGuild) -> FakeRole:
+        member = guild.members.get(self.bot.id)
+        roles = [guild.roles[r] for r in (member.roles if member else []) if r in guild.roles]
+        return max(roles, key=lambda r: (r.position, -r.id), default=guild.everyone)
+
+    async def update_role(self, guild_id: int, role_id: int, **changes: Any) -> FakeRole:
+        """Change a role (``name``, ``permissions``, ``position``, ...) as a server admin
+        would; the bot gets GUILD_ROLE_UPDATE."""
+        guild = self._guild(guild_id)
+        role = guild.roles[role_id]
+        for key, value in changes.items():
+            if not hasattr(role, key):
+                raise AttributeError(f"FakeRole has no {key!r}")
+            setattr(role, key, value)
+        await self.dispatch_event(
+            "GUILD_ROLE_UPDATE",
+            {"guild_id": str(guild_id), "role": role.to_json()},
+            guild_id=guild_id,
+        )
+        return role
+
+    async def delete_role(self, guild_id: int, role_id: int) -> None:
+        """Delete a role (and take it from every member); the bot gets GUILD_ROLE_DELETE."""
+        guild = self._guild(guild_id)
+        guild.roles.pop(role_id)
+        for member in guild.members.values():
+            if role_id in member.roles:
+                member.roles.remove(role_id)
+        await self.dispatch_event(
+            "GUILD_ROLE_DELETE",
+            {"guild_id": str(guild_id), "role_id": str(role_id)},
+            guild_id=guild_id,
+        )
 
     def set_bot_permissions(self, guild_id: int, permissions: int) -> None:
         guild = self._guild(guild_id)
@@ -2115,6 +2161,8 @@ class FakeDiscord:
             ("GET", "/guilds/{guild_id}/roles", self._h_guild_roles),
             ("GET", "/guilds/{guild_id}/members", self._h_guild_members),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self._h_guild_member),
+            ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self._h_member_role),
+            ("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self._h_member_role),
         ]
         for method, path, handler in routes:
             r.add_route(method, p + path, handler)
@@ -2175,6 +2223,7 @@ class FakeDiscord:
             request.get(_BODY_KEY),
             is_fault,
             error,
+            _audit_reason(request),
         )
         self.requests.append(record)
         if response.status >= 400:
@@ -2713,6 +2762,38 @@ class FakeDiscord:
             raise FakeDiscordError(404, 10007, "Unknown Member")
         return _ok(member.to_json(self._user(user_id)))
 
+    async def _h_member_role(self, request: web.Request) -> web.Response:
+        """Add or remove one role, with Discord's checks: the member and the role exist,
+        the bot has Manage Roles, and the role is below the bot's highest role and is
+        not managed (a bot or booster role)."""
+        guild = self._guild_or_404(request)
+        user_id = _int(request, "user_id")
+        member = guild.members.get(user_id)
+        if member is None:
+            raise FakeDiscordError(404, 10007, "Unknown Member")
+        role = guild.roles.get(_int(request, "role_id"))
+        if role is None:
+            raise FakeDiscordError(404, 10011, "Unknown Role")
+        if not guild.base_permissions(self.bot.id) & MANAGE_ROLES:
+            raise FakeDiscordError(403, 50013, "Missing Permissions")
+        top = self.bot_top_role(guild)
+        if (
+            role.managed
+            or role.id == guild.id
+            or (role.position, -role.id)
+            >= (
+                top.position,
+                -top.id,
+            )
+        ):
+            raise FakeDiscordError(403, 50013, "Missing Permissions")
+        if request.method == "PUT":
+            if role.id not in member.roles:
+                member.roles.append(role.id)
+        elif role.id in member.roles:
+            member.roles.remove(role.id)
+        return web.Response(status=204)
+
     async def _h_attachment(self, request: web.Request) -> web.Response:
         stored = self._attachment_store.get(_int(request, "attachment_id"))
         if stored is None:
@@ -3017,10 +3098,11 @@ class FakeDiscord:
                 "everyone_permissions",
                 "owner_id",
                 "locale",
+                "bot_role_position",
             )
             if k in body
         }
-        for key in ("bot_permissions", "everyone_permissions", "owner_id"):
+        for key in ("bot_permissions", "everyone_permissions", "owner_id", "bot_role_position"):
             if key in kwargs:
                 kwargs[key] = int(kwargs[key])
         guild = await self.join_guild(int(body["id"]), body.get("name"), **kwargs)
@@ -3205,6 +3287,11 @@ def _int(request: web.Request, key: str) -> int:
             {key: _field_error("NUMBER_TYPE_COERCE", f'Value "{raw}" is not snowflake.')},
         )
     return int(raw)
+
+
+def _audit_reason(request: web.Request) -> str | None:
+    raw = request.headers.get("X-Audit-Log-Reason")
+    return urllib.parse.unquote(raw) if raw is not None else None
 
 
 def _truthy(value: str | None) -> bool:

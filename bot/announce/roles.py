@@ -1,0 +1,348 @@
+"""Rank roles: keeping members' server roles in step with their CSR tier.
+
+A server maps tiers to roles (``/config rank-roles``) and picks the playlist whose
+tier counts (Ranked Arena unless chosen). After each rank cycle, and right after a
+mapping changes, :class:`RoleSync` gives every tracked member the role of the tier in
+their newest stored snapshot and takes back the other rank roles it gave. It reads
+only the database (the CSR the cycle already fetched): no Halo request of its own.
+
+The bot remembers the roles it gave (``db.rank_roles`` grants), so it calls Discord
+only when a member's role has to change and never takes away a role it did not give.
+What stops it (no Manage Roles, a role above the bot's highest role, a deleted or
+integration-managed role, Discord refusing) is recorded per server and shown by
+``/config show``; the roles it can manage are still kept in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import aiohttp
+import discord
+
+from bot.halo.playlists import RANKED_ARENA, ranked_playlist_name
+from bot.text import escape
+
+if TYPE_CHECKING:
+    from bot.storage import Database
+
+log = logging.getLogger(__name__)
+
+NO_MANAGE_ROLES = (
+    "I need the **Manage Roles** permission to give rank roles: "
+    "give it to my role in Server Settings → Roles."
+)
+
+
+def rank_role_playlist(playlist_id: str | None) -> str:
+    """The playlist whose tier decides the roles (Ranked Arena unless chosen)."""
+    return playlist_id or RANKED_ARENA
+
+
+def playlist_label(playlist_id: str | None) -> str:
+    playlist = rank_role_playlist(playlist_id)
+    return ranked_playlist_name(playlist) or playlist
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def manage_roles_problem(guild: discord.Guild) -> str | None:
+    """Why the bot cannot give roles at all in ``guild`` (from Discord's cache)."""
+    me = guild.me
+    if me is None:
+        return None
+    if not me.guild_permissions.manage_roles:
+        return NO_MANAGE_ROLES
+    return None
+
+
+#: Permissions a role handed out by rank must not carry: anybody could reach them by
+#: playing ranked. (attribute, name shown to admins)
+ELEVATED_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("administrator", "Administrator"),
+    ("manage_guild", "Manage Server"),
+    ("manage_roles", "Manage Roles"),
+    ("manage_channels", "Manage Channels"),
+    ("manage_webhooks", "Manage Webhooks"),
+    ("manage_messages", "Manage Messages"),
+    ("kick_members", "Kick Members"),
+    ("ban_members", "Ban Members"),
+    ("moderate_members", "Timeout Members"),
+    ("mention_everyone", "Mention @everyone"),
+)
+
+
+def role_problem(guild: discord.Guild, role: discord.Role | None, tier: str) -> str | None:
+    """Why the bot cannot (or should not) give ``role`` for ``tier``; None when it can.
+    ``role`` None: it was deleted."""
+    if role is None:
+        return f"The {tier} role was deleted: map {tier} to another role with `/config rank-roles`."
+    if role.is_default():
+        return "@everyone can't be a rank role: everybody has it already."
+    if role.managed:
+        return (
+            f"{role.mention} ({tier}) belongs to an integration or to Server Boosting, "
+            "so nobody can give it: choose another role."
+        )
+    elevated = [name for attr, name in ELEVATED_PERMISSIONS if getattr(role.permissions, attr)]
+    if elevated:
+        return (
+            f"{role.mention} ({tier}) has moderator permissions ({', '.join(elevated)}): "
+            "rank roles are given to whoever reaches the tier, so choose a role without them."
+        )
+    me = guild.me
+    if me is not None and role >= me.top_role:
+        return (
+            f"{role.mention} ({tier}) is not below my highest role ({me.top_role.mention}): "
+            "drag my role above it in Server Settings → Roles."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class GuildCheck:
+    """What stops role management in one server: for all roles, or for some."""
+
+    problem: str | None = None
+    role_problems: dict[int, str] = field(default_factory=dict)
+
+    def text(self) -> str | None:
+        lines = ([self.problem] if self.problem else []) + list(
+            dict.fromkeys(self.role_problems.values())
+        )
+        return "\n".join(lines) if lines else None
+
+
+def check_guild(guild: discord.Guild, mapping: Mapping[str, int]) -> GuildCheck:
+    """Every problem with ``mapping`` in ``guild``, from Discord's cache."""
+    problem = manage_roles_problem(guild)
+    roles: dict[int, str] = {}
+    for tier, role_id in mapping.items():
+        text = role_problem(guild, guild.get_role(role_id), tier)
+        if text is not None:
+            roles.setdefault(role_id, text)
+    return GuildCheck(problem, roles)
+
+
+# --------------------------------------------------------------------------- editing
+
+
+class RoleEditError(Exception):
+    """A role change failed. ``kind``: ``member_gone`` (left the server), ``role_gone``
+    (role deleted), ``forbidden`` (Discord refused), ``transient`` (try again later)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+class RoleEditor(Protocol):
+    """Checks and changes members' roles; :class:`DiscordRoles` is the real one."""
+
+    def check(self, guild_id: int, mapping: Mapping[str, int]) -> GuildCheck | None:
+        """Problems now, or None when the bot is not in the server (skip it)."""
+        ...
+
+    async def add(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None: ...
+
+    async def remove(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None: ...
+
+
+class DiscordRoles:
+    """Role changes through discord.py's REST client (no member cache needed)."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    def check(self, guild_id: int, mapping: Mapping[str, int]) -> GuildCheck | None:
+        if not self.client.is_ready():
+            return None
+        guild = self.client.get_guild(guild_id)
+        if guild is None or guild.unavailable:
+            return None
+        return check_guild(guild, mapping)
+
+    async def add(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        await self._call(self.client.http.add_role, guild_id, user_id, role_id, reason)
+
+    async def remove(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
+        await self._call(self.client.http.remove_role, guild_id, user_id, role_id, reason)
+
+    @staticmethod
+    async def _call(
+        method: Callable[..., object], guild_id: int, user_id: int, role_id: int, reason: str
+    ) -> None:
+        try:
+            await method(guild_id, user_id, role_id, reason=reason)  # type: ignore[misc]
+        except discord.NotFound as exc:
+            if exc.code == 10011:  # Unknown Role
+                raise RoleEditError("role_gone", "the role was deleted") from exc
+            raise RoleEditError("member_gone", "the member left the server") from exc
+        except discord.Forbidden as exc:
+            raise RoleEditError("forbidden", exc.text or "Missing Permissions") from exc
+        except discord.HTTPException as exc:
+            raise RoleEditError("transient", f"Discord error {exc.status}") from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise RoleEditError("transient", exc.__class__.__name__) from exc
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    user_id: int
+    role_id: int
+    add: bool
+    reason: str
+
+
+def plan_changes(
+    mapping: Mapping[str, int],
+    tiers: Mapping[int, str],
+    granted: Mapping[int, set[int]],
+    playlist: str,
+) -> list[RoleChange]:
+    """The role changes that bring the members in step.
+
+    ``tiers``: each tracked member's current tier (``Unranked`` or absent: no role);
+    ``granted``: the roles the bot gave, by member (members no longer tracked included).
+    A member gets the role of their tier and loses every other role the bot gave them.
+    """
+    changes: list[RoleChange] = []
+    for user_id in sorted(set(tiers) | set(granted)):
+        tier = tiers.get(user_id)
+        wanted = mapping.get(tier) if tier is not None else None
+        have = granted.get(user_id, set())
+        for role_id in sorted(have):
+            if role_id != wanted:
+                reason = (
+                    f"Halo rank: now {tier} in {playlist}"
+                    if tier is not None
+                    else "Halo rank: no longer followed on this server"
+                )
+                changes.append(RoleChange(user_id, role_id, add=False, reason=reason))
+        if wanted is not None and wanted not in have:
+            changes.append(
+                RoleChange(user_id, wanted, add=True, reason=f"Halo rank: {tier} in {playlist}")
+            )
+    return changes
+
+
+# --------------------------------------------------------------------------- syncing
+
+
+@dataclass
+class RoleSyncReport:
+    guilds: int = 0
+    added: int = 0
+    removed: int = 0
+    failed: int = 0  # changes Discord refused or could not make now
+    problems: dict[int, str] = field(default_factory=dict)  # guild -> recorded problem
+    seconds: float = 0.0
+
+
+class RoleSync:
+    """Brings rank roles in step with the stored snapshots, server by server."""
+
+    def __init__(self, db: Database, editor: RoleEditor) -> None:
+        self.db = db
+        self.editor = editor
+        self._lock = asyncio.Lock()
+        #: Members Discord says left a server: not asked about again until a restart.
+        self._gone: set[tuple[int, int]] = set()
+
+    async def sync(self, guild_ids: Iterable[int] | None = None) -> RoleSyncReport:
+        """Sync ``guild_ids`` (default: every server with a mapping or a grant)."""
+        report = RoleSyncReport()
+        started = time.perf_counter()
+        async with self._lock:
+            mappings = await self.db.rank_roles.all_mappings()
+            wanted = set(mappings) | await self.db.rank_roles.guilds_with_grants()
+            if guild_ids is not None:
+                wanted &= set(guild_ids)
+            for guild_id in sorted(wanted):
+                try:
+                    await self._sync_guild(guild_id, mappings.get(guild_id, {}), report)
+                except Exception:
+                    log.exception("Rank roles of guild %s could not be synced", guild_id)
+                    report.failed += 1
+        report.seconds = time.perf_counter() - started
+        if report.added or report.removed or report.failed:
+            log.info(
+                "Rank roles: %d given, %d taken back, %d failed in %d servers",
+                report.added,
+                report.removed,
+                report.failed,
+                report.guilds,
+            )
+        return report
+
+    async def _sync_guild(
+        self, guild_id: int, mapping: dict[str, int], report: RoleSyncReport
+    ) -> None:
+        check = self.editor.check(guild_id, mapping)
+        if check is None:
+            return  # not in that server (or not connected yet): nothing can be done
+        report.guilds += 1
+        settings = await self.db.guilds.get(guild_id)
+        playlist_id = rank_role_playlist(settings.rank_role_playlist)
+        members = await self.db.tracked.list_for_guild(guild_id)
+        snapshots = await self.db.snapshots.latest_many((m.xuid for m in members), playlist_id)
+        tiers: dict[int, str] = {}
+        for member in members:
+            snapshot = snapshots.get(member.xuid)
+            if snapshot is not None:
+                tiers[member.user_id] = snapshot.tier
+        granted = await self.db.rank_roles.granted(guild_id)
+        problem = check.text()
+        changes = plan_changes(mapping, tiers, granted, playlist_label(settings.rank_role_playlist))
+        for change in changes:
+            if (guild_id, change.user_id) in self._gone:
+                continue
+            if check.problem is not None or change.role_id in check.role_problems:
+                continue  # kept for when the problem is fixed
+            try:
+                if change.add:
+                    await self.editor.add(guild_id, change.user_id, change.role_id, change.reason)
+                else:
+                    await self.editor.remove(
+                        guild_id, change.user_id, change.role_id, change.reason
+                    )
+            except RoleEditError as exc:
+                report.failed += 1
+                if exc.kind == "member_gone":
+                    self._gone.add((guild_id, change.user_id))
+                    await self.db.rank_roles.forget_grants(guild_id, change.user_id)
+                    continue
+                if exc.kind == "role_gone":
+                    await self.db.rank_roles.forget_grants(
+                        guild_id, change.user_id, [change.role_id]
+                    )
+                    continue
+                if exc.kind == "forbidden":
+                    problem = (
+                        f"Discord refused to change roles ({escape(exc.detail)}): I need the "
+                        "**Manage Roles** permission and my role must be above every rank role."
+                    )
+                log.warning("Rank roles in guild %s stopped: %s", guild_id, exc.detail)
+                break
+            if change.add:
+                await self.db.rank_roles.record_grant(guild_id, change.user_id, change.role_id)
+                report.added += 1
+            else:
+                await self.db.rank_roles.forget_grants(guild_id, change.user_id, [change.role_id])
+                report.removed += 1
+        if problem != settings.role_problem:
+            if problem is not None:
+                log.warning("Rank roles in guild %s: %s", guild_id, problem.replace("\n", " "))
+            await self.db.guilds.set_role_problem(guild_id, problem)
+        if problem is not None:
+            report.problems[guild_id] = problem
