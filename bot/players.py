@@ -4,6 +4,12 @@ Order of lookups: a Discord member means their linked account; a XUID is used
 as is (its gamertag from the local cache, or one batch lookup); a gamertag is
 looked up in the local cache first, then resolved once upstream and stored.
 
+Gamertags change hands: a player renames and somebody else takes the old name. So
+a remembered gamertag <-> XUID pair is trusted for :data:`GAMERTAG_MAX_AGE`, then
+asked again (and used as it was if Halo cannot answer just then). A new gamertag
+Halo gives for a XUID is also stored on the accounts linked to it, so /leaderboard,
+announcements and /whois show the new name.
+
 The local cache is the database plus a bounded in-memory copy of the players seen
 lately, so a busy server's repeated lookups cost no database round trip. Lookups
 (the "recent" suggestions of the ``player`` autocomplete) are written behind, a
@@ -16,13 +22,21 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.errors import NotLinkedError, PlayerNotFoundError
+from bot.errors import (
+    HaloDataError,
+    HaloUnavailableError,
+    NotLinkedError,
+    PlayerNotFoundError,
+    RateLimitedError,
+    SignInExpiredError,
+)
 from bot.halo.players import PlayerRef, parse_player
-from bot.storage.models import fold, utc_now
+from bot.storage.models import StoredPlayer, fold, utc_now
 
 if TYPE_CHECKING:
     from bot.halo.client import HaloClient
@@ -34,6 +48,10 @@ log = logging.getLogger(__name__)
 KNOWN_IN_MEMORY = 20_000
 #: How long lookups wait to be written, together with the ones that follow.
 LOOKUP_FLUSH_SECONDS = 1.0
+#: How long a remembered gamertag <-> XUID pair is trusted before Halo is asked again.
+GAMERTAG_MAX_AGE = timedelta(hours=24)
+#: Halo failing now: a remembered (if old) answer is better than none.
+_HALO_DOWN = (HaloUnavailableError, RateLimitedError, HaloDataError, SignInExpiredError)
 
 
 @dataclass(frozen=True)
@@ -58,12 +76,17 @@ class PlayerResolver:
         *,
         known_in_memory: int = KNOWN_IN_MEMORY,
         flush_after: float = LOOKUP_FLUSH_SECONDS,
+        max_age: timedelta = GAMERTAG_MAX_AGE,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._halo = halo
         self._db = db
         self._capacity = max(1, known_in_memory)
         self._flush_after = flush_after
-        self._names: OrderedDict[str, str] = OrderedDict()  # xuid -> gamertag
+        self.max_age = max_age
+        self._clock = clock
+        #: xuid -> (gamertag, when Halo confirmed it), least recently used first
+        self._names: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         self._xuids: dict[str, str] = {}  # folded gamertag -> xuid
         self._pending: dict[tuple[int, int, str], datetime] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -105,38 +128,69 @@ class PlayerResolver:
         return Player(account.xuid, account.gamertag)
 
     async def _by_xuid(self, xuid: str) -> Player:
-        known = self._names.get(xuid) or await self._db.players.gamertag_for(xuid)
-        if known:
-            return self._know(xuid, known)
-        users = await self._halo.get_users([xuid])
-        if not users:
-            raise PlayerNotFoundError(f"No Halo player has the XUID {xuid}.")
-        user = users[0]
-        await self._db.players.remember(user.xuid, user.gamertag)
-        return self._know(user.xuid, user.gamertag)
+        remembered = self._remembered(xuid) or await self._db.players.by_xuid(xuid)
+        if remembered is not None and self._fresh(remembered):
+            return self._know(remembered)
+
+        async def ask() -> tuple[str, str]:
+            users = await self._halo.get_users([xuid])
+            if not users:
+                raise PlayerNotFoundError(f"No Halo player has the XUID {xuid}.")
+            return users[0].xuid, users[0].gamertag
+
+        return await self._ask_halo(ask, remembered)
 
     async def _by_gamertag(self, gamertag: str) -> Player:
         xuid = self._xuids.get(fold(gamertag.strip()))
-        if xuid and xuid in self._names:
-            return self._know(xuid, self._names[xuid])
-        xuid = await self._db.players.xuid_for(gamertag)
-        if xuid:
-            known = await self._db.players.gamertag_for(xuid)
-            return self._know(xuid, known or gamertag)
-        user = await self._halo.get_user(gamertag)
-        await self._db.players.remember(user.xuid, user.gamertag)
-        return self._know(user.xuid, user.gamertag)
+        remembered = self._remembered(xuid) if xuid is not None else None
+        if remembered is None:
+            remembered = await self._db.players.by_gamertag(gamertag)
+        if remembered is not None and self._fresh(remembered):
+            return self._know(remembered)
+
+        async def ask() -> tuple[str, str]:
+            user = await self._halo.get_user(gamertag)
+            return user.xuid, user.gamertag
+
+        return await self._ask_halo(ask, remembered)
+
+    async def _ask_halo(
+        self, ask: Callable[[], Awaitable[tuple[str, str]]], remembered: StoredPlayer | None
+    ) -> Player:
+        """Ask Halo, store the answer; the remembered answer when Halo is down now."""
+        try:
+            xuid, gamertag = await ask()
+        except _HALO_DOWN as exc:
+            if remembered is None:
+                raise
+            log.info("Using a remembered gamertag, Halo did not answer: %s", type(exc).__name__)
+            return self._know(remembered)
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            await self._db.players.remember(xuid, gamertag, tx=tx)
+            renamed = await self._db.accounts.update_gamertag(xuid, gamertag, tx=tx)
+        if renamed:
+            log.info("Player %s is now %r on %d linked account(s)", xuid, gamertag, renamed)
+        return self._know(StoredPlayer(xuid, gamertag, now))
 
     # -- the in-memory copy ---------------------------------------------------------------
 
-    def _know(self, xuid: str, gamertag: str) -> Player:
+    def _fresh(self, player: StoredPlayer) -> bool:
+        return self._clock() - player.updated_at < self.max_age
+
+    def _remembered(self, xuid: str) -> StoredPlayer | None:
+        entry = self._names.get(xuid)
+        return None if entry is None else StoredPlayer(xuid, *entry)
+
+    def _know(self, player: StoredPlayer) -> Player:
+        xuid, gamertag = player.xuid, player.gamertag
         old = self._names.pop(xuid, None)
-        if old is not None and self._xuids.get(fold(old)) == xuid:
-            del self._xuids[fold(old)]
-        self._names[xuid] = gamertag
+        if old is not None and self._xuids.get(fold(old[0])) == xuid:
+            del self._xuids[fold(old[0])]
+        self._names[xuid] = (gamertag, player.updated_at)
         self._xuids[fold(gamertag)] = xuid
         while len(self._names) > self._capacity:
-            gone_xuid, gone_tag = self._names.popitem(last=False)
+            gone_xuid, (gone_tag, _) = self._names.popitem(last=False)
             if self._xuids.get(fold(gone_tag)) == gone_xuid:
                 del self._xuids[fold(gone_tag)]
         return Player(xuid, gamertag)

@@ -50,6 +50,20 @@ async def test_rename_and_gamertag_moving_to_another_xuid(db: Database) -> None:
     assert await db.players.gamertag_for("22") == "NEWNAME"
 
 
+async def test_stored_players_say_when_they_were_confirmed(db: Database) -> None:
+    assert await db.players.by_gamertag("Noble Six") is None
+    assert await db.players.by_xuid("1") is None
+    before = datetime.now(UTC)
+    await db.players.remember("1", "Noble Six")
+    found = await db.players.by_gamertag("  noble SIX ")
+    assert found is not None and (found.xuid, found.gamertag) == ("1", "Noble Six")
+    assert before - timedelta(seconds=1) <= found.updated_at <= datetime.now(UTC)
+    assert await db.players.by_xuid("1") == found
+    await db.players.remember("2", "Noble Six")  # the name moved to another player
+    moved = await db.players.by_gamertag("Noble Six")
+    assert moved is not None and moved.xuid == "2"
+
+
 async def test_casefold_is_unicode_aware(db: Database) -> None:
     await db.players.remember("11", "Straße")
     assert await db.players.xuid_for("STRASSE") == "11"

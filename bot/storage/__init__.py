@@ -21,6 +21,7 @@ from bot.storage.models import (
     SchemaTooNewError,
     Snapshot,
     StorageError,
+    StoredPlayer,
     TrackedMember,
 )
 from bot.storage.players import KnownPlayers
@@ -48,6 +49,7 @@ __all__ = [
     "SchemaTooNewError",
     "Snapshot",
     "StorageError",
+    "StoredPlayer",
     "TrackedMember",
     "TrackedMembers",
     "Transaction",

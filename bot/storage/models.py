@@ -154,6 +154,15 @@ class KnownPlayer(NamedTuple):
     gamertag: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPlayer:
+    """A remembered gamertag and XUID, and when Halo last confirmed them."""
+
+    xuid: str
+    gamertag: str
+    updated_at: datetime
+
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 
 from bot.storage.models import (
     KnownPlayer,
+    StoredPlayer,
     check_id,
     check_limit,
     fold,
+    from_db_time,
     like_prefix,
     normalize_gamertag,
     normalize_xuid,
@@ -27,11 +29,17 @@ from bot.storage.models import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from bot.storage.database import Database, Transaction
 
 log = logging.getLogger(__name__)
 
 MAX_LOOKUPS_PER_GUILD = 500
+
+
+def _stored(row: sqlite3.Row) -> StoredPlayer:
+    return StoredPlayer(str(row["xuid"]), str(row["gamertag"]), from_db_time(row["updated_at"]))
 
 
 class KnownPlayers:
@@ -68,6 +76,26 @@ class KnownPlayers:
             tx=tx,
         )
         return None if row is None else str(row[0])
+
+    async def by_gamertag(
+        self, gamertag: str, *, tx: Transaction | None = None
+    ) -> StoredPlayer | None:
+        """The player remembered for ``gamertag`` (any case) and when, or None."""
+        row = await self._db._fetchone(
+            "SELECT xuid, gamertag, updated_at FROM known_players WHERE gamertag_folded = ?",
+            (fold(gamertag.strip()),),
+            tx=tx,
+        )
+        return None if row is None else _stored(row)
+
+    async def by_xuid(self, xuid: str, *, tx: Transaction | None = None) -> StoredPlayer | None:
+        """The player remembered for ``xuid`` and when, or None."""
+        row = await self._db._fetchone(
+            "SELECT xuid, gamertag, updated_at FROM known_players WHERE xuid = ?",
+            (normalize_xuid(xuid),),
+            tx=tx,
+        )
+        return None if row is None else _stored(row)
 
     async def gamertag_for(self, xuid: str, *, tx: Transaction | None = None) -> str | None:
         """The gamertag remembered for ``xuid``, or None."""

@@ -1,0 +1,70 @@
+"""Gamertag renames end to end: a remembered gamertag is trusted for a while, then Halo
+is asked again; a new name reaches the linked account; Halo down falls back to memory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.discord_harness import USER_ID
+from tests.e2e import World, world_fixture  # noqa: F401
+from tests.fakes.halo_server import NOBLE_SIX, PROFILE_HOST, SKILL_HOST
+from tests.test_stats_e2e import private_error, public_embed
+
+NEW_OWNER_XUID = 2533274800000099  # takes the name "Noble Six" once it is free
+
+
+def a_day_later(world: World) -> None:
+    """Nothing remembered is trusted any more, and the client's one-hour answers are gone."""
+    world.services.resolver.max_age = timedelta(0)
+    world.services.halo.cache.cache.clear()
+
+
+def csr_players(world: World) -> list[str]:
+    """The ``players`` of every CSR request Halo received, oldest first."""
+    return [r.query.get("players", "") for r in world.halo.requests if r.host == SKILL_HOST]
+
+
+async def test_a_renamed_player_and_the_new_owner_of_the_name(world: World) -> None:
+    rec = await world.invoke("link", {"gamertag": NOBLE_SIX.gamertag})
+    assert rec.final_message()["embeds"][0]["title"] == "Account linked"
+    world.halo.rename_player(NOBLE_SIX.xuid, "Noble Seven")
+    world.halo.add_player(NEW_OWNER_XUID, "Noble Six", csr=700)
+
+    # Remembered within the day: no profile request, still the old owner.
+    profile_before = world.halo.count(PROFILE_HOST)
+    public_embed(await world.invoke("csr", {"player": "Noble Six"}))
+    assert world.halo.count(PROFILE_HOST) == profile_before
+    assert csr_players(world)[-1] == f"xuid({NOBLE_SIX.xuid})"
+
+    a_day_later(world)
+    embed = public_embed(await world.invoke("csr", {"player": "Noble Six"}))
+    assert embed["title"] == "Noble Six: ranked CSR"
+    assert csr_players(world)[-1] == f"xuid({NEW_OWNER_XUID})"  # the name's new owner
+
+    embed = public_embed(await world.invoke("csr", {"player": f"xuid({NOBLE_SIX.xuid})"}))
+    assert embed["title"] == "Noble Seven: ranked CSR"
+    account = await world.db.accounts.get(USER_ID)
+    assert account is not None and account.gamertag == "Noble Seven"
+    rec = await world.invoke("whois", {"member": USER_ID})
+    assert "Noble Seven" in str(rec.final_message()["embeds"][0])
+
+
+async def test_halo_down_uses_the_remembered_name_else_says_so(world: World) -> None:
+    public_embed(await world.invoke("csr", {"player": NOBLE_SIX.gamertag}))
+    a_day_later(world)
+    world.halo.fail(PROFILE_HOST, status=503, times=None)
+
+    embed = public_embed(await world.invoke("csr", {"player": NOBLE_SIX.gamertag}))
+    assert embed["title"] == "Noble Six: ranked CSR"  # remembered, if old
+    assert world.halo.count(PROFILE_HOST) >= 1  # Halo was asked first
+
+    embed = private_error(await world.invoke("csr", {"player": "Never Looked Up"}))
+    assert embed["title"] == "Halo is not answering"
+
+
+async def test_a_name_nobody_has_any_more_is_not_found(world: World) -> None:
+    public_embed(await world.invoke("csr", {"player": NOBLE_SIX.gamertag}))
+    world.halo.rename_player(NOBLE_SIX.xuid, "Noble Seven")
+    a_day_later(world)
+    embed = private_error(await world.invoke("csr", {"player": NOBLE_SIX.gamertag}))
+    assert embed["title"] == "Player not found"
