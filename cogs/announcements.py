@@ -16,6 +16,7 @@ from bot.announce.cycle import CycleReport, FlushReport, RankWatcher
 from bot.announce.delivery import DiscordPoster
 from bot.announce.roles import DiscordRoles, RoleSync, RoleSyncReport
 from bot.app import HaloBot
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,16 @@ class RankAnnouncements(commands.Cog):
         """Run one cycle now (fetch, store, queue, post) and return its report."""
         report = await self.watcher.run_cycle()
         self.last_report = report
+        interval = self.bot.settings.rank_poll_seconds
+        if report.duration > interval:
+            log.warning(
+                "The rank check of %s took %.0f s, longer than RANK_POLL_SECONDS "
+                "(%d s), so checks run back to back: raise RANK_POLL_SECONDS, or "
+                "HALO_REQUESTS_PER_SECOND if Halo allows it",
+                plural(report.players, "player"),
+                report.duration,
+                interval,
+            )
         return report
 
 

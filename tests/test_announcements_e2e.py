@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import discord
+import pytest
 
 from bot.announce.cycle import CycleReport, RankWatcher
 from bot.announce.delivery import DeliveryError, nonce_for
@@ -486,6 +488,23 @@ async def test_the_loop_polls_on_its_own_and_survives_a_failing_cycle(tmp_path: 
         world.halo.set_csr(NOBLE_SIX.xuid, RANKED_ARENA, 1510)
         await eventually(lambda: len(posted(world)) == 1, "the post", seconds=10)
         assert posted(world)[0][0]["title"] == "Noble Six reached Onyx"
+
+
+async def test_a_check_longer_than_the_interval_tells_the_operator(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_world(tmp_path, rank_poll_seconds=1) as world:
+        await link(world, NOBLE_SIX.gamertag)
+        world.halo.fail(CSR_REQUESTS, delay=0.3, times=None)  # 4 playlists: > 1 s
+        with caplog.at_level(logging.WARNING, logger="cogs.announcements"):
+            report = await cog_of(world).run_once()
+        assert report.duration > 1
+        # (the loop's own checks, every second, may warn as well)
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any(
+            w.startswith("The rank check of 1 player took") and "raise RANK_POLL_SECONDS" in w
+            for w in warnings
+        ), warnings
 
 
 # ---------------------------------------------------------------------- without Discord
