@@ -144,12 +144,12 @@ class AdminConfig(commands.Cog):
         embed = SafeEmbed(title=title, description="\n".join(lines), colour=colour)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
-    def _sync_roles_soon(self, guild_id: int) -> None:
+    def _sync_roles_soon(self, guild_id: int, *, reapply: bool = False) -> None:
         """Bring the server's rank roles in step now, in the background."""
         announcements = self.bot.get_cog("RankAnnouncements")
         sync = getattr(announcements, "sync_roles_soon", None)
         if sync is not None:
-            sync(guild_id)
+            sync(guild_id, reapply=reapply)
 
     # ---------------------------------------------------------------- commands
 
@@ -362,6 +362,7 @@ class AdminConfig(commands.Cog):
         role="The role for that tier; leave empty to unmap the tier",
         playlist="Whose tier counts (default Ranked Arena)",
         clear_all="Unmap every tier; the rank roles I gave are taken back",
+        resync="Give every tracked member their rank role again (after roles were changed by hand)",
     )
     @app_commands.choices(tier=TIER_CHOICES, playlist=RANKED_PLAYLIST_CHOICES)
     async def rank_roles(
@@ -371,6 +372,7 @@ class AdminConfig(commands.Cog):
         role: discord.Role | None = None,
         playlist: app_commands.Choice[str] | None = None,
         clear_all: bool = False,
+        resync: bool = False,
     ) -> None:
         guild_id = self._guild_id(interaction)
         db = bot_of(interaction).db
@@ -384,11 +386,26 @@ class AdminConfig(commands.Cog):
                 "`clear_all` unmaps every tier: use it without `tier` and `role`. "
                 "Nothing was changed."
             )
+        if clear_all and resync:
+            raise InvalidOptionError(
+                "`clear_all` takes the rank roles back and `resync` gives them again: "
+                "choose one. Nothing was changed."
+            )
         if tier is not None and role is not None and guild is not None:
             problem = manage_roles_problem(guild) or role_problem(guild, role, tier.value)
             if problem is not None:
                 raise BotPermissionError(f"{problem} Nothing was changed.")
-        if tier is None and playlist is None and not clear_all:
+        if (
+            resync
+            and tier is None
+            and playlist is None
+            and not await db.rank_roles.mapping(guild_id)
+        ):
+            raise InvalidOptionError(
+                "No tier is mapped to a role yet, so there is nothing to give again: map one "
+                "with `tier` and `role`. Nothing was changed."
+            )
+        if tier is None and playlist is None and not clear_all and not resync:
             settings = await db.guilds.get(guild_id)
             mapping = await db.rank_roles.mapping(guild_id)
             lines = [_rank_roles_text(mapping, settings)]
@@ -420,6 +437,11 @@ class AdminConfig(commands.Cog):
                 "known rank, and after every rank check; I take back the rank roles I gave "
                 "when their tier changes."
             )
+            if resync:
+                lines.append(
+                    "Every tracked member's rank role is given again, so roles taken away "
+                    "by hand are put right."
+                )
             if not tracked:
                 lines.append("Nobody is tracked yet: members join with `/link`.")
         else:
@@ -427,7 +449,7 @@ class AdminConfig(commands.Cog):
         warning = check_guild(guild, mapping).text() if guild is not None and mapping else None
         if warning:
             lines.append(f"**But:** {warning}")
-        self._sync_roles_soon(guild_id)
+        self._sync_roles_soon(guild_id, reapply=resync)
         await self._reply(
             interaction,
             "Rank roles updated",

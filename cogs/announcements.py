@@ -50,10 +50,14 @@ class RankAnnouncements(commands.Cog):
         for task in list(self._role_tasks):
             task.cancel()
 
-    def sync_roles_soon(self, guild_id: int) -> asyncio.Task[RoleSyncReport]:
+    def sync_roles_soon(
+        self, guild_id: int, *, reapply: bool = False
+    ) -> asyncio.Task[RoleSyncReport]:
         """Bring the server's rank roles in step now, in the background (after a
         ``/config`` change), from the stored snapshots: no Halo request."""
-        task = asyncio.create_task(self.roles.sync([guild_id]), name=f"rank-roles-{guild_id}")
+        task = asyncio.create_task(
+            self.roles.sync([guild_id], reapply=reapply), name=f"rank-roles-{guild_id}"
+        )
         self._role_tasks.add(task)
         task.add_done_callback(self._role_task_done)
         return task

@@ -68,7 +68,7 @@ async def test_commands_and_options_are_registered(world: World) -> None:
         "track": ["member"],
         "untrack": ["member"],
         "admin-role": ["role"],
-        "rank-roles": ["tier", "role", "playlist", "clear_all"],
+        "rank-roles": ["tier", "role", "playlist", "clear_all", "resync"],
         "show": [],
         "reset": [],
     }

@@ -205,6 +205,21 @@ async def test_a_role_given_by_hand_is_never_taken_by_the_bot(world: World) -> N
     assert rank_roles_of(world, USER_ID) == {ONYX_ROLE, PLATINUM_ROLE}
 
 
+async def test_resync_puts_right_a_role_taken_away_by_hand(world: World) -> None:
+    await map_default_tiers(world)
+    await link(world, NOBLE_SIX.gamertag)
+    await cycle(world)
+    world.discord.guilds[GUILD_ID].members[USER_ID].roles.remove(DIAMOND_ROLE)  # by hand
+    await cycle(world)
+    assert rank_roles_of(world, USER_ID) == set()  # the bot believes it is still there
+
+    embed = await rank_roles(world, resync=True)
+    assert embed["title"] == "Rank roles updated"
+    assert "given again" in embed["description"]
+    await eventually(lambda: rank_roles_of(world, USER_ID) == {DIAMOND_ROLE}, "the role again")
+    assert await world.db.rank_roles.granted(GUILD_ID) == {USER_ID: {DIAMOND_ROLE}}
+
+
 async def test_untracked_and_unlinked_members_lose_the_rank_role(world: World) -> None:
     await map_default_tiers(world)
     await link(world, NOBLE_SIX.gamertag)
@@ -274,6 +289,8 @@ async def test_grants_survive_a_restart(tmp_path: Path) -> None:
         ({"tier": "Onyx", "role": GUILD_ID}, "Missing permission", "@everyone"),
         ({"role": ONYX_ROLE}, "Check the options", "Choose the `tier`"),
         ({"tier": "Onyx", "clear_all": True}, "Check the options", "`clear_all`"),
+        ({"clear_all": True, "resync": True}, "Check the options", "choose one"),
+        ({"resync": True}, "Check the options", "nothing to give again"),
     ],
 )
 async def test_bad_mappings_are_refused_and_change_nothing(

@@ -209,12 +209,16 @@ def plan_changes(
     tiers: Mapping[int, str],
     granted: Mapping[int, set[int]],
     playlist: str,
+    *,
+    reapply: bool = False,
 ) -> list[RoleChange]:
     """The role changes that bring the members in step.
 
     ``tiers``: each tracked member's current tier (``Unranked`` or absent: no role);
     ``granted``: the roles the bot gave, by member (members no longer tracked included).
     A member gets the role of their tier and loses every other role the bot gave them.
+    ``reapply``: give the role of their tier again even where it was given already (it
+    may have been taken away by hand; giving a role a member has changes nothing).
     """
     changes: list[RoleChange] = []
     for user_id in sorted(set(tiers) | set(granted)):
@@ -229,7 +233,7 @@ def plan_changes(
                     else "Halo rank: no longer followed on this server"
                 )
                 changes.append(RoleChange(user_id, role_id, add=False, reason=reason))
-        if wanted is not None and wanted not in have:
+        if wanted is not None and (reapply or wanted not in have):
             changes.append(
                 RoleChange(user_id, wanted, add=True, reason=f"Halo rank: {tier} in {playlist}")
             )
@@ -259,8 +263,11 @@ class RoleSync:
         #: Members Discord says left a server: not asked about again until a restart.
         self._gone: set[tuple[int, int]] = set()
 
-    async def sync(self, guild_ids: Iterable[int] | None = None) -> RoleSyncReport:
-        """Sync ``guild_ids`` (default: every server with a mapping or a grant)."""
+    async def sync(
+        self, guild_ids: Iterable[int] | None = None, *, reapply: bool = False
+    ) -> RoleSyncReport:
+        """Sync ``guild_ids`` (default: every server with a mapping or a grant);
+        ``reapply``: give every member's role again (see :func:`plan_changes`)."""
         report = RoleSyncReport()
         started = time.perf_counter()
         async with self._lock:
@@ -270,7 +277,9 @@ class RoleSync:
                 wanted &= set(guild_ids)
             for guild_id in sorted(wanted):
                 try:
-                    await self._sync_guild(guild_id, mappings.get(guild_id, {}), report)
+                    await self._sync_guild(
+                        guild_id, mappings.get(guild_id, {}), report, reapply=reapply
+                    )
                 except Exception:
                     log.exception("Rank roles of guild %s could not be synced", guild_id)
                     report.failed += 1
@@ -286,7 +295,7 @@ class RoleSync:
         return report
 
     async def _sync_guild(
-        self, guild_id: int, mapping: dict[str, int], report: RoleSyncReport
+        self, guild_id: int, mapping: dict[str, int], report: RoleSyncReport, *, reapply: bool
     ) -> None:
         check = self.editor.check(guild_id, mapping)
         if check is None:
@@ -303,7 +312,9 @@ class RoleSync:
                 tiers[member.user_id] = snapshot.tier
         granted = await self.db.rank_roles.granted(guild_id)
         problem = check.text()
-        changes = plan_changes(mapping, tiers, granted, playlist_label(settings.rank_role_playlist))
+        changes = plan_changes(
+            mapping, tiers, granted, playlist_label(settings.rank_role_playlist), reapply=reapply
+        )
         for change in changes:
             if (guild_id, change.user_id) in self._gone:
                 continue
