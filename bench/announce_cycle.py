@@ -51,7 +51,7 @@ class CountingRoles:
         self.added = 0
         self.removed = 0
 
-    def check(self, guild_id: int, mapping: object) -> GuildCheck:
+    def check(self, guild_id: int, mapping: object, given: object) -> GuildCheck:
         return GuildCheck()
 
     async def add(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
@@ -143,7 +143,8 @@ async def main(args: argparse.Namespace) -> None:
                 _line("rate-limit floor for the CSR requests", f"~{floor:.1f} s")
 
                 # No poster: queued posts stay in the outbox.
-                watcher = RankWatcher(db, halo, roles=RoleSync(db, CountingRoles()))
+                watcher = RankWatcher(db, halo)
+                roles = RoleSync(db, CountingRoles())  # as the scheduler runs it: after a cycle
                 await halo.get_csr_season_calendar()  # static content, cached for hours
                 for title, change in (("cycle 1 (baseline)", False), ("cycle 2", True)):
                     if change:
@@ -154,6 +155,7 @@ async def main(args: argparse.Namespace) -> None:
                     before_all = len(fake.requests)
                     started = time.perf_counter()
                     report = await watcher.run_cycle()
+                    report.roles = await roles.sync()
                     wall = time.perf_counter() - started
                     received = fake.count(f"{SKILL_HOST}/hi/playlist") - before
                     _print_report(title, report, received, len(fake.requests) - before_all, wall)

@@ -467,7 +467,10 @@ class AdminConfig(commands.Cog):
         live = channel_problem(guild, settings.announce_channel_id) if guild else None
         problem = live or settings.channel_problem
         mapping = await db.rank_roles.mapping(guild_id)
-        live_roles = check_guild(guild, mapping).text() if guild and mapping else None
+        given = {r for roles in (await db.rank_roles.granted(guild_id)).values() for r in roles}
+        live_roles = (
+            check_guild(guild, mapping, given).text() if guild and (mapping or given) else None
+        )
         roles_problem = live_roles or settings.role_problem
         embed = SafeEmbed(
             title="Rank announcement settings",

@@ -29,13 +29,12 @@ class RankAnnouncements(commands.Cog):
         self.poster = DiscordPoster(bot)
         self.roles = RoleSync(bot.db, DiscordRoles(bot))
         self.watcher = RankWatcher(
-            bot.db,
-            bot.halo,
-            poster=self.poster,
-            roles=self.roles,
-            is_guild_active=self.poster.is_guild_active,
+            bot.db, bot.halo, poster=self.poster, is_guild_active=self.poster.is_guild_active
         )
         self._role_tasks: set[asyncio.Task[RoleSyncReport]] = set()
+        #: The role sync after the last cycle, and whether another cycle ended meanwhile.
+        self._cycle_roles: asyncio.Task[RoleSyncReport] | None = None
+        self._roles_again = False
         self.started = asyncio.Event()
         self.last_report: CycleReport | None = None
         self.startup_flush: FlushReport | None = None
@@ -55,9 +54,32 @@ class RankAnnouncements(commands.Cog):
     ) -> asyncio.Task[RoleSyncReport]:
         """Bring the server's rank roles in step now, in the background (after a
         ``/config`` change), from the stored snapshots: no Halo request."""
-        task = asyncio.create_task(
-            self.roles.sync([guild_id], reapply=reapply), name=f"rank-roles-{guild_id}"
+        return self._track(
+            asyncio.create_task(
+                self.roles.sync([guild_id], reapply=reapply), name=f"rank-roles-{guild_id}"
+            )
         )
+
+    def sync_roles_after_cycle(self) -> asyncio.Task[RoleSyncReport]:
+        """Bring every server's rank roles in step with the snapshots a cycle stored, in
+        the background: giving many roles goes at Discord's pace, and must not hold up
+        the next cycle's checks and announcements. A cycle that ends while the previous
+        sync still runs gets one more sync after it, not one each."""
+        if self._cycle_roles is not None and not self._cycle_roles.done():
+            self._roles_again = True
+            return self._cycle_roles
+
+        async def run() -> RoleSyncReport:
+            while True:
+                self._roles_again = False
+                report = await self.roles.sync()
+                if not self._roles_again:
+                    return report
+
+        self._cycle_roles = self._track(asyncio.create_task(run(), name="rank-roles"))
+        return self._cycle_roles
+
+    def _track(self, task: asyncio.Task[RoleSyncReport]) -> asyncio.Task[RoleSyncReport]:
         self._role_tasks.add(task)
         task.add_done_callback(self._role_task_done)
         return task
@@ -72,7 +94,7 @@ class RankAnnouncements(commands.Cog):
         if self.poll.current_loop == 0:
             return  # the first cycle runs one interval after the start
         try:
-            await self.run_once()
+            await self.run_once(wait_for_roles=False)
         except Exception:
             # One bad cycle (database, bug) must never end the loop.
             log.exception("Rank announcement cycle failed")
@@ -95,10 +117,14 @@ class RankAnnouncements(commands.Cog):
         """Wait until the outbox left from a previous run has been posted."""
         await asyncio.wait_for(self.started.wait(), timeout)
 
-    async def run_once(self) -> CycleReport:
-        """Run one cycle now (fetch, store, queue, post) and return its report."""
+    async def run_once(self, *, wait_for_roles: bool = True) -> CycleReport:
+        """Run one cycle now (fetch, store, queue, post), then bring rank roles in step
+        (waited for only with ``wait_for_roles``); return the cycle's report."""
         report = await self.watcher.run_cycle()
         self.last_report = report
+        roles = self.sync_roles_after_cycle()
+        if wait_for_roles:
+            report.roles = await asyncio.shield(roles)
         interval = self.bot.settings.rank_poll_seconds
         if report.duration > interval:
             log.warning(

@@ -6,6 +6,7 @@ does), fake Halo, real database.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,6 +36,8 @@ PLATINUM_ROLE = 1_300_000_000_000_030_003
 DIAMOND_ROLE = 1_300_000_000_000_030_004
 ONYX_ROLE = 1_300_000_000_000_030_005
 MODS_ROLE = 1_300_000_000_000_030_006  # may ban: never handed out by rank
+NICKS_ROLE = 1_300_000_000_000_030_007  # may change others' nicknames: not by rank either
+MANAGE_NICKNAMES = 1 << 27
 STAFF_ROLE = 1_300_000_000_000_030_020  # above the bot's role
 RANK_ROLE_IDS = {PLATINUM_ROLE, DIAMOND_ROLE, ONYX_ROLE}
 BOT_ROLE_POSITION = 10
@@ -50,6 +53,7 @@ def add_roles_guild(fake: FakeDiscord, *, bot_permissions: int) -> None:
         {"id": DIAMOND_ROLE, "name": "Diamond", "position": 4},
         {"id": ONYX_ROLE, "name": "Onyx", "position": 5},
         {"id": MODS_ROLE, "name": "Mods", "position": 6, "permissions": BAN_MEMBERS},
+        {"id": NICKS_ROLE, "name": "Nicks", "position": 7, "permissions": MANAGE_NICKNAMES},
         {"id": STAFF_ROLE, "name": "Staff", "position": 20},
     ]
     fake.add_guild(spec.pop("id"), spec.pop("name"), bot_role_position=BOT_ROLE_POSITION, **spec)
@@ -57,11 +61,14 @@ def add_roles_guild(fake: FakeDiscord, *, bot_permissions: int) -> None:
 
 @contextlib.asynccontextmanager
 async def roles_world(
-    tmp_path: Path, *, bot_permissions: int = DEFAULT_BOT_PERMISSIONS | MANAGE_ROLES
+    tmp_path: Path,
+    *,
+    bot_permissions: int = DEFAULT_BOT_PERMISSIONS | MANAGE_ROLES,
+    **overrides: Any,
 ) -> AsyncIterator[World]:
     async with running_fake(populate=False) as fake:
         add_roles_guild(fake, bot_permissions=bot_permissions)
-        async with running_world(tmp_path, discord=fake) as world:
+        async with running_world(tmp_path, discord=fake, **overrides) as world:
             yield world
             fake.assert_healthy()
 
@@ -286,6 +293,7 @@ async def test_grants_survive_a_restart(tmp_path: Path) -> None:
     [
         ({"tier": "Onyx", "role": STAFF_ROLE}, "Missing permission", "not below my highest role"),
         ({"tier": "Onyx", "role": MODS_ROLE}, "Missing permission", "Ban Members"),
+        ({"tier": "Onyx", "role": NICKS_ROLE}, "Missing permission", "Manage Nicknames"),
         ({"tier": "Onyx", "role": GUILD_ID}, "Missing permission", "@everyone"),
         ({"role": ONYX_ROLE}, "Check the options", "Choose the `tier`"),
         ({"tier": "Onyx", "clear_all": True}, "Check the options", "`clear_all`"),
@@ -397,7 +405,7 @@ async def test_discord_refusing_is_recorded_and_nothing_is_lost(world: World) ->
     assert report.roles is not None and report.roles.failed == 1
     assert rank_roles_of(world, USER_ID) == set()
     problem = (await show(world))["Rank roles problem"]
-    assert "Discord refused to change roles" in problem
+    assert f"Discord refused to give <@&{DIAMOND_ROLE}>" in problem
     assert await world.db.rank_roles.granted(GUILD_ID) == {}
 
     await cycle(world)  # Discord allows it again: the role is given, the problem cleared
@@ -413,7 +421,83 @@ async def test_discord_errors_are_retried_next_cycle(world: World) -> None:
     report = await cycle(world)
     assert report.roles is not None and report.roles.failed == 1
     assert rank_roles_of(world, USER_ID) == set()
+    assert await world.db.rank_roles.granted(GUILD_ID) == {}  # not given: not remembered
     assert (await world.db.guilds.get(GUILD_ID)).role_problem is None  # not the admins' fault
     world.discord.clear_faults()
     await cycle(world)
     assert rank_roles_of(world, USER_ID) == {DIAMOND_ROLE}
+
+
+async def move_role(world: World, role_id: int, position: int) -> None:
+    await world.discord.update_role(GUILD_ID, role_id, position=position)
+    await eventually(
+        lambda: world.bot.get_guild(GUILD_ID).get_role(role_id).position == position,  # type: ignore[union-attr]
+        "the role update",
+    )
+
+
+async def test_a_given_role_out_of_reach_blocks_only_itself(world: World) -> None:
+    await map_default_tiers(world)
+    await link(world, NOBLE_SIX.gamertag)  # Diamond
+    await link(world, MODERN_PLAYER.gamertag, OTHER_USER_ID)  # Onyx
+    await cycle(world)
+    await move_role(world, DIAMOND_ROLE, 30)  # the role given is now above the bot
+    await rank_roles(world, tier="Diamond", role=PLATINUM_ROLE)  # Diamond gets a new role
+    world.halo.set_csr(MODERN_PLAYER.xuid, RANKED_ARENA, 1300)  # Onyx -> Diamond
+    await cycle(world)
+
+    # The old Diamond role can't be taken back (and isn't tried); everything else moves.
+    assert rank_roles_of(world, USER_ID) == {DIAMOND_ROLE, PLATINUM_ROLE}
+    assert rank_roles_of(world, OTHER_USER_ID) == {PLATINUM_ROLE}
+    assert not [
+        c for c in role_calls(world) if c[0] == "DELETE" and c[1].endswith(str(DIAMOND_ROLE))
+    ]
+    problem = (await show(world))["Rank roles problem"]
+    assert f"<@&{DIAMOND_ROLE}> (a former rank role) is not below my highest role" in problem
+
+    await move_role(world, DIAMOND_ROLE, 4)
+    await cycle(world)
+    assert rank_roles_of(world, USER_ID) == {PLATINUM_ROLE}
+    assert (await world.db.guilds.get(GUILD_ID)).role_problem is None
+
+
+async def test_unmapping_everything_clears_an_old_problem(world: World) -> None:
+    await map_default_tiers(world)
+    await link(world, NOBLE_SIX.gamertag)
+    await move_role(world, DIAMOND_ROLE, 30)
+    await cycle(world)
+    assert "Rank roles problem" in await show(world)
+    assert await world.db.rank_roles.granted(GUILD_ID) == {}
+
+    await rank_roles(world, clear_all=True)
+    for _ in range(250):  # the sync runs in the background
+        if (await world.db.guilds.get(GUILD_ID)).role_problem is None:
+            break
+        await asyncio.sleep(0.02)
+    shown = await show(world)
+    assert "Rank roles problem" not in shown
+    assert shown["Rank roles"].startswith("None")
+
+
+async def test_a_member_who_rejoins_gets_the_role_on_resync(world: World) -> None:
+    await map_default_tiers(world)
+    await link(world, NOBLE_SIX.gamertag)
+    member = world.discord.guilds[GUILD_ID].members.pop(USER_ID)  # left
+    await cycle(world)
+    assert await world.db.rank_roles.granted(GUILD_ID) == {}
+    world.discord.guilds[GUILD_ID].members[USER_ID] = member  # came back
+    await cycle(world)
+    assert rank_roles_of(world, USER_ID) == set()  # not asked about again yet
+    await rank_roles(world, resync=True)
+    await eventually(lambda: rank_roles_of(world, USER_ID) == {DIAMOND_ROLE}, "the role")
+
+
+async def test_the_scheduled_checks_keep_roles_in_step_in_the_background(
+    tmp_path: Path,
+) -> None:
+    async with roles_world(tmp_path, rank_poll_seconds=1) as world:
+        await map_default_tiers(world)
+        await link(world, NOBLE_SIX.gamertag)
+        await eventually(lambda: rank_roles_of(world, USER_ID) == {DIAMOND_ROLE}, "the role")
+        world.halo.set_csr(NOBLE_SIX.xuid, RANKED_ARENA, 1560)
+        await eventually(lambda: rank_roles_of(world, USER_ID) == {ONYX_ROLE}, "the new role")

@@ -12,8 +12,10 @@ A cycle:
 5. in **one transaction** stores the new snapshots (unchanged ones are skipped) and
    queues one outbox row per server and announcement, under an idempotency key
    ``{guild}:{xuid}:{playlist}:{season}:{old}->{new}:{snapshot time}``;
-6. posts the outbox (:meth:`RankWatcher.flush_outbox`);
-7. keeps rank roles in step with the snapshots just stored (:mod:`bot.announce.roles`).
+6. posts the outbox (:meth:`RankWatcher.flush_outbox`).
+
+Rank roles (:mod:`bot.announce.roles`) are brought in step with the snapshots a cycle
+stored by whoever runs the cycles (the scheduler cog), after it and in the background.
 
 Steps 3-5 run for :data:`PLAYERS_PER_STEP` players of one playlist at a time, so the
 memory a cycle needs does not grow with the number of tracked players.
@@ -49,7 +51,7 @@ from bot.announce.changes import (
     snapshot_from_result,
 )
 from bot.announce.delivery import REMOVED_FROM_GUILD, DeliveryError, Poster, nonce_for
-from bot.announce.roles import RoleSync, RoleSyncReport
+from bot.announce.roles import RoleSyncReport
 from bot.embeds.announcements import announcement_embed, pack_sizes
 from bot.halo.playlists import RANKED_PLAYLISTS
 from bot.storage.models import GuildSettings, PendingAnnouncement, Snapshot, utc_now
@@ -105,7 +107,7 @@ class CycleReport:
     skipped: bool = False  # nothing fetched (no tracked member, or no season known)
     errors: list[str] = field(default_factory=list)
     flush: FlushReport | None = None
-    roles: RoleSyncReport | None = None
+    roles: RoleSyncReport | None = None  # the role sync after the cycle, when awaited
     fetch_seconds: float = 0.0  # waiting for Halo (rate limit included)
     store_seconds: float = 0.0  # comparing and writing the transaction
     duration: float = 0.0
@@ -127,7 +129,6 @@ class RankWatcher:
         halo: HaloClient,
         *,
         poster: Poster | None = None,
-        roles: RoleSync | None = None,
         is_guild_active: Callable[[int], bool] | None = None,
         fetch_concurrency: int = FETCH_CONCURRENCY,
         players_per_step: int = PLAYERS_PER_STEP,
@@ -138,7 +139,6 @@ class RankWatcher:
         self.db = db
         self.halo = halo
         self.poster = poster
-        self.roles = roles
         self.is_guild_active = is_guild_active
         self.fetch_concurrency = max(1, fetch_concurrency)
         self.players_per_step = max(1, players_per_step)
@@ -170,12 +170,6 @@ class RankWatcher:
             except Exception as exc:
                 log.exception("Posting rank announcements failed")
                 report.errors.append(f"flush: {exc.__class__.__name__}: {exc}")
-        if self.roles is not None:
-            try:
-                report.roles = await self.roles.sync()
-            except Exception as exc:
-                log.exception("Keeping rank roles in step failed")
-                report.errors.append(f"roles: {exc.__class__.__name__}: {exc}")
         await self._maintenance(report)
         report.duration = time.perf_counter() - started
         log.info(

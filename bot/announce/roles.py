@@ -33,6 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_MEMBER = 10007
+UNKNOWN_ROLE = 10011
+UNKNOWN_USER = 10013
+#: How long a member Discord said left a server is not asked about (unless an admin
+#: changes the rank roles, which asks again at once).
+GONE_SECONDS = 6 * 3600.0
+
 NO_MANAGE_ROLES = (
     "I need the **Manage Roles** permission to give rank roles: "
     "give it to my role in Server Settings → Roles."
@@ -74,32 +81,48 @@ ELEVATED_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("kick_members", "Kick Members"),
     ("ban_members", "Ban Members"),
     ("moderate_members", "Timeout Members"),
+    ("manage_nicknames", "Manage Nicknames"),
+    ("manage_threads", "Manage Threads"),
+    ("manage_events", "Manage Events"),
+    ("manage_expressions", "Manage Expressions"),
+    ("view_audit_log", "View Audit Log"),
+    ("mute_members", "Mute Members"),
+    ("deafen_members", "Deafen Members"),
+    ("move_members", "Move Members"),
     ("mention_everyone", "Mention @everyone"),
 )
 
 
-def role_problem(guild: discord.Guild, role: discord.Role | None, tier: str) -> str | None:
-    """Why the bot cannot (or should not) give ``role`` for ``tier``; None when it can.
-    ``role`` None: it was deleted."""
-    if role is None:
-        return f"The {tier} role was deleted: map {tier} to another role with `/config rank-roles`."
+def deleted_text(tier: str) -> str:
+    return f"The {tier} role was deleted: map {tier} to another role with `/config rank-roles`."
+
+
+def role_problem(
+    guild: discord.Guild, role: discord.Role, label: str, *, giving: bool = True
+) -> str | None:
+    """Why the bot cannot (or should not) give ``role`` (``giving``) or take it back;
+    None when it can. ``label`` says what the role is for (``Diamond``)."""
     if role.is_default():
         return "@everyone can't be a rank role: everybody has it already."
     if role.managed:
         return (
-            f"{role.mention} ({tier}) belongs to an integration or to Server Boosting, "
-            "so nobody can give it: choose another role."
+            f"{role.mention} ({label}) belongs to an integration or to Server Boosting, "
+            "so nobody can give or take it: choose another role."
         )
-    elevated = [name for attr, name in ELEVATED_PERMISSIONS if getattr(role.permissions, attr)]
-    if elevated:
-        return (
-            f"{role.mention} ({tier}) has moderator permissions ({', '.join(elevated)}): "
-            "rank roles are given to whoever reaches the tier, so choose a role without them."
-        )
+    if giving:
+        elevated = [
+            name for attr, name in ELEVATED_PERMISSIONS if getattr(role.permissions, attr, False)
+        ]
+        if elevated:
+            return (
+                f"{role.mention} ({label}) has moderator permissions ({', '.join(elevated)}): "
+                "rank roles are given to whoever reaches the tier, so choose a role without "
+                "them."
+            )
     me = guild.me
     if me is not None and role >= me.top_role:
         return (
-            f"{role.mention} ({tier}) is not below my highest role ({me.top_role.mention}): "
+            f"{role.mention} ({label}) is not below my highest role ({me.top_role.mention}): "
             "drag my role above it in Server Settings → Roles."
         )
     return None
@@ -107,27 +130,50 @@ def role_problem(guild: discord.Guild, role: discord.Role | None, tier: str) -> 
 
 @dataclass(frozen=True)
 class GuildCheck:
-    """What stops role management in one server: for all roles, or for some."""
+    """What stops role management in one server, from Discord's cache."""
 
+    #: Nothing can be changed (no Manage Roles).
     problem: str | None = None
-    role_problems: dict[int, str] = field(default_factory=dict)
+    #: Mapped roles the bot may not give, and why.
+    give_problems: dict[int, str] = field(default_factory=dict)
+    #: Roles the bot gave that it cannot take back now, and why.
+    take_problems: dict[int, str] = field(default_factory=dict)
+    #: Roles that no longer exist (mapped or given).
+    deleted: frozenset[int] = frozenset()
 
     def text(self) -> str | None:
-        lines = ([self.problem] if self.problem else []) + list(
-            dict.fromkeys(self.role_problems.values())
-        )
-        return "\n".join(lines) if lines else None
+        lines = [self.problem] if self.problem else []
+        lines += [*self.give_problems.values(), *self.take_problems.values()]
+        unique = list(dict.fromkeys(lines))
+        return "\n".join(unique) if unique else None
 
 
-def check_guild(guild: discord.Guild, mapping: Mapping[str, int]) -> GuildCheck:
-    """Every problem with ``mapping`` in ``guild``, from Discord's cache."""
-    problem = manage_roles_problem(guild)
-    roles: dict[int, str] = {}
+def check_guild(
+    guild: discord.Guild, mapping: Mapping[str, int], given: Iterable[int] = ()
+) -> GuildCheck:
+    """Every problem with ``mapping`` and with taking back the ``given`` roles."""
+    give: dict[int, str] = {}
+    take: dict[int, str] = {}
+    deleted: set[int] = set()
+    tier_of = {role_id: tier for tier, role_id in reversed(list(mapping.items()))}
     for tier, role_id in mapping.items():
-        text = role_problem(guild, guild.get_role(role_id), tier)
+        role = guild.get_role(role_id)
+        if role is None:
+            deleted.add(role_id)
+            give.setdefault(role_id, deleted_text(tier))
+            continue
+        text = role_problem(guild, role, tier)
         if text is not None:
-            roles.setdefault(role_id, text)
-    return GuildCheck(problem, roles)
+            give.setdefault(role_id, text)
+    for role_id in sorted(set(given)):
+        role = guild.get_role(role_id)
+        if role is None:
+            deleted.add(role_id)
+            continue
+        text = role_problem(guild, role, tier_of.get(role_id, "a former rank role"), giving=False)
+        if text is not None:
+            take.setdefault(role_id, text)
+    return GuildCheck(manage_roles_problem(guild), give, take, frozenset(deleted))
 
 
 # --------------------------------------------------------------------------- editing
@@ -146,7 +192,9 @@ class RoleEditError(Exception):
 class RoleEditor(Protocol):
     """Checks and changes members' roles; :class:`DiscordRoles` is the real one."""
 
-    def check(self, guild_id: int, mapping: Mapping[str, int]) -> GuildCheck | None:
+    def check(
+        self, guild_id: int, mapping: Mapping[str, int], given: Iterable[int]
+    ) -> GuildCheck | None:
         """Problems now, or None when the bot is not in the server (skip it)."""
         ...
 
@@ -161,13 +209,15 @@ class DiscordRoles:
     def __init__(self, client: discord.Client) -> None:
         self.client = client
 
-    def check(self, guild_id: int, mapping: Mapping[str, int]) -> GuildCheck | None:
+    def check(
+        self, guild_id: int, mapping: Mapping[str, int], given: Iterable[int]
+    ) -> GuildCheck | None:
         if not self.client.is_ready():
             return None
         guild = self.client.get_guild(guild_id)
         if guild is None or guild.unavailable:
             return None
-        return check_guild(guild, mapping)
+        return check_guild(guild, mapping, given)
 
     async def add(self, guild_id: int, user_id: int, role_id: int, reason: str) -> None:
         await self._call(self.client.http.add_role, guild_id, user_id, role_id, reason)
@@ -182,9 +232,12 @@ class DiscordRoles:
         try:
             await method(guild_id, user_id, role_id, reason=reason)  # type: ignore[misc]
         except discord.NotFound as exc:
-            if exc.code == 10011:  # Unknown Role
+            if exc.code == UNKNOWN_ROLE:
                 raise RoleEditError("role_gone", "the role was deleted") from exc
-            raise RoleEditError("member_gone", "the member left the server") from exc
+            if exc.code in (UNKNOWN_MEMBER, UNKNOWN_USER):
+                raise RoleEditError("member_gone", "the member left the server") from exc
+            # Unknown Guild (removed a moment ago) or anything else: try again later.
+            raise RoleEditError("transient", f"Discord: {exc.text or 'Not Found'}") from exc
         except discord.Forbidden as exc:
             raise RoleEditError("forbidden", exc.text or "Missing Permissions") from exc
         except discord.HTTPException as exc:
@@ -256,30 +309,42 @@ class RoleSyncReport:
 class RoleSync:
     """Brings rank roles in step with the stored snapshots, server by server."""
 
-    def __init__(self, db: Database, editor: RoleEditor) -> None:
+    def __init__(
+        self,
+        db: Database,
+        editor: RoleEditor,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.editor = editor
+        self.clock = clock
         self._lock = asyncio.Lock()
-        #: Members Discord says left a server: not asked about again until a restart.
-        self._gone: set[tuple[int, int]] = set()
+        #: Members Discord said left a server, and until when they are not asked about.
+        self._gone: dict[tuple[int, int], float] = {}
 
     async def sync(
         self, guild_ids: Iterable[int] | None = None, *, reapply: bool = False
     ) -> RoleSyncReport:
-        """Sync ``guild_ids`` (default: every server with a mapping or a grant);
+        """Sync ``guild_ids`` (an admin's change: asked about even without a mapping, so
+        an old problem is cleared, and members who left are asked about again), else
+        every server with a mapping, a role given or a problem recorded.
         ``reapply``: give every member's role again (see :func:`plan_changes`)."""
         report = RoleSyncReport()
         started = time.perf_counter()
         async with self._lock:
-            mappings = await self.db.rank_roles.all_mappings()
-            wanted = set(mappings) | await self.db.rank_roles.guilds_with_grants()
             if guild_ids is not None:
-                wanted &= set(guild_ids)
+                wanted = set(guild_ids)
+                self._gone = {k: v for k, v in self._gone.items() if k[0] not in wanted}
+            else:
+                wanted = (
+                    set(await self.db.rank_roles.all_mappings())
+                    | await self.db.rank_roles.guilds_with_grants()
+                    | await self.db.guilds.ids_with_role_problem()
+                )
             for guild_id in sorted(wanted):
                 try:
-                    await self._sync_guild(
-                        guild_id, mappings.get(guild_id, {}), report, reapply=reapply
-                    )
+                    await self._sync_guild(guild_id, report, reapply=reapply)
                 except Exception:
                     log.exception("Rank roles of guild %s could not be synced", guild_id)
                     report.failed += 1
@@ -294,10 +359,24 @@ class RoleSync:
             )
         return report
 
-    async def _sync_guild(
-        self, guild_id: int, mapping: dict[str, int], report: RoleSyncReport, *, reapply: bool
-    ) -> None:
-        check = self.editor.check(guild_id, mapping)
+    def _is_gone(self, guild_id: int, user_id: int) -> bool:
+        until = self._gone.get((guild_id, user_id))
+        if until is None:
+            return False
+        if self.clock() >= until:
+            del self._gone[(guild_id, user_id)]
+            return False
+        return True
+
+    async def _sync_guild(self, guild_id: int, report: RoleSyncReport, *, reapply: bool) -> None:
+        mapping = await self.db.rank_roles.mapping(guild_id)
+        granted = await self.db.rank_roles.granted(guild_id)
+        given = {role_id for roles in granted.values() for role_id in roles}
+        if not mapping and not given:  # rank roles not used (any more): no problem either
+            if (await self.db.guilds.get(guild_id)).role_problem is not None:
+                await self.db.guilds.set_role_problem(guild_id, None)
+            return
+        check = self.editor.check(guild_id, mapping, given)
         if check is None:
             return  # not in that server (or not connected yet): nothing can be done
         report.guilds += 1
@@ -305,52 +384,59 @@ class RoleSync:
         playlist_id = rank_role_playlist(settings.rank_role_playlist)
         members = await self.db.tracked.list_for_guild(guild_id)
         snapshots = await self.db.snapshots.latest_many((m.xuid for m in members), playlist_id)
-        tiers: dict[int, str] = {}
-        for member in members:
-            snapshot = snapshots.get(member.xuid)
-            if snapshot is not None:
-                tiers[member.user_id] = snapshot.tier
-        granted = await self.db.rank_roles.granted(guild_id)
-        problem = check.text()
+        tiers = {m.user_id: snapshots[m.xuid].tier for m in members if m.xuid in snapshots}
         changes = plan_changes(
             mapping, tiers, granted, playlist_label(settings.rank_role_playlist), reapply=reapply
         )
+        refused: dict[int, str] = {}  # role -> why Discord refused it this time
+        if check.problem is not None:
+            changes = []  # nothing can be changed; kept for when it is fixed
         for change in changes:
-            if (guild_id, change.user_id) in self._gone:
+            role_id, user_id = change.role_id, change.user_id
+            if self._is_gone(guild_id, user_id) or role_id in refused:
                 continue
-            if check.problem is not None or change.role_id in check.role_problems:
+            if role_id in check.deleted:
+                if not change.add:  # nothing left to take back
+                    await self.db.rank_roles.forget_grants(guild_id, user_id, [role_id])
+                continue
+            blocked = check.give_problems if change.add else check.take_problems
+            if role_id in blocked:
                 continue  # kept for when the problem is fixed
+            if change.add:
+                # Recorded first: if the bot stops right after Discord gave the role, it
+                # still knows to take it back later.
+                await self.db.rank_roles.record_grant(guild_id, user_id, role_id)
             try:
                 if change.add:
-                    await self.editor.add(guild_id, change.user_id, change.role_id, change.reason)
+                    await self.editor.add(guild_id, user_id, role_id, change.reason)
                 else:
-                    await self.editor.remove(
-                        guild_id, change.user_id, change.role_id, change.reason
-                    )
+                    await self.editor.remove(guild_id, user_id, role_id, change.reason)
             except RoleEditError as exc:
                 report.failed += 1
                 if exc.kind == "member_gone":
-                    self._gone.add((guild_id, change.user_id))
-                    await self.db.rank_roles.forget_grants(guild_id, change.user_id)
+                    self._gone[(guild_id, user_id)] = self.clock() + GONE_SECONDS
+                    await self.db.rank_roles.forget_grants(guild_id, user_id)
                     continue
+                if change.add or exc.kind == "role_gone":
+                    await self.db.rank_roles.forget_grants(guild_id, user_id, [role_id])
                 if exc.kind == "role_gone":
-                    await self.db.rank_roles.forget_grants(
-                        guild_id, change.user_id, [change.role_id]
-                    )
                     continue
                 if exc.kind == "forbidden":
-                    problem = (
-                        f"Discord refused to change roles ({escape(exc.detail)}): I need the "
-                        "**Manage Roles** permission and my role must be above every rank role."
+                    verb = "give" if change.add else "take back"
+                    refused[role_id] = (
+                        f"Discord refused to {verb} <@&{role_id}> ({escape(exc.detail)}): I "
+                        "need the **Manage Roles** permission, and my role must be above it."
                     )
-                log.warning("Rank roles in guild %s stopped: %s", guild_id, exc.detail)
-                break
+                    continue
+                log.warning("Rank roles in guild %s paused: %s", guild_id, exc.detail)
+                break  # Discord trouble: the rest waits for the next round
             if change.add:
-                await self.db.rank_roles.record_grant(guild_id, change.user_id, change.role_id)
                 report.added += 1
             else:
-                await self.db.rank_roles.forget_grants(guild_id, change.user_id, [change.role_id])
+                await self.db.rank_roles.forget_grants(guild_id, user_id, [role_id])
                 report.removed += 1
+        lines = [text for text in (check.text(), *refused.values()) if text]
+        problem = "\n".join(dict.fromkeys(lines)) or None
         if problem != settings.role_problem:
             if problem is not None:
                 log.warning("Rank roles in guild %s: %s", guild_id, problem.replace("\n", " "))

@@ -191,6 +191,13 @@ class GuildSettingsRepo:
                 new = replace(current, **{column: problem}, updated_at=utc_now())
                 await self._write(t, new)
 
+    async def ids_with_role_problem(self, *, tx: Transaction | None = None) -> set[int]:
+        """Guilds with a rank-role problem recorded (re-checked by every role sync)."""
+        rows = await self._db._fetchall(
+            "SELECT guild_id FROM guild_settings WHERE role_problem IS NOT NULL", tx=tx
+        )
+        return {row["guild_id"] for row in rows}
+
     async def all_with_channel(self, *, tx: Transaction | None = None) -> list[GuildSettings]:
         """Settings of every guild that has an announce channel, by guild id."""
         rows = await self._db._fetchall(
