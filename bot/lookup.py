@@ -30,9 +30,15 @@ def bot_of(interaction: discord.Interaction) -> HaloBot:
 
 
 async def begin_lookup(
-    interaction: discord.Interaction, player: str | None, *, ephemeral: bool = False
+    interaction: discord.Interaction,
+    player: str | None,
+    *,
+    ephemeral: bool = False,
+    stored_only: bool = False,
 ) -> Player:
     """Check the caller's limits, defer, and resolve ``player`` (empty: the caller's link).
+    ``stored_only``: the command reads only stored data, so a linked member's gamertag is
+    not confirmed with Halo on the side (see :meth:`PlayerResolver.linked`).
 
     Raises a :class:`~bot.errors.UserFacingError` for every failure; the tree's error
     handler shows it to the caller only.
@@ -41,7 +47,10 @@ async def begin_lookup(
     bot.limits.check(interaction.guild_id, interaction.user.id)
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     return await bot.resolver.resolve(
-        player, caller_id=interaction.user.id, guild_id=interaction.guild_id
+        player,
+        caller_id=interaction.user.id,
+        guild_id=interaction.guild_id,
+        confirm_links=not stored_only,
     )
 
 

@@ -34,6 +34,7 @@ from bot.errors import (
     PlayerNotFoundError,
     RateLimitedError,
     SignInExpiredError,
+    UserFacingError,
 )
 from bot.halo.players import PlayerRef, parse_player
 from bot.storage.models import StoredPlayer, fold, utc_now
@@ -90,6 +91,8 @@ class PlayerResolver:
         self._xuids: dict[str, str] = {}  # folded gamertag -> xuid
         self._pending: dict[tuple[int, int, str], datetime] = {}
         self._flusher: asyncio.Task[None] | None = None
+        #: Linked players whose gamertag is being confirmed with Halo in the background.
+        self._confirming: dict[str, asyncio.Task[None]] = {}
 
     async def resolve(
         self,
@@ -97,24 +100,32 @@ class PlayerResolver:
         *,
         caller_id: int,
         guild_id: int | None = None,
+        confirm_links: bool = True,
     ) -> Player:
-        """The player named by ``text``; empty means the caller's linked account."""
+        """The player named by ``text``; empty means the caller's linked account.
+        ``confirm_links=False``: a linked account is used as stored, Halo is not asked
+        about its gamertag (for commands that read only stored data)."""
         if text is None or not text.strip():
-            player = await self.linked(caller_id, is_caller=True)
+            player = await self.linked(caller_id, is_caller=True, confirm=confirm_links)
         else:
-            player = await self.resolve_ref(parse_player(text))
+            player = await self.resolve_ref(parse_player(text), confirm_links=confirm_links)
         if guild_id is not None:
             self._note_lookup(guild_id, caller_id, player.xuid)
         return player
 
-    async def resolve_ref(self, ref: PlayerRef) -> Player:
+    async def resolve_ref(
+        self, ref: PlayerRef, *, confirm: bool = False, confirm_links: bool = True
+    ) -> Player:
+        """The player ``ref`` names. ``confirm``: ask Halo even when the answer is
+        remembered (for ``/link``: a name may have changed hands since); the remembered
+        answer is still used when Halo is down."""
         if ref.kind == "member":
-            return await self.linked(int(ref.value), is_caller=False)
+            return await self.linked(int(ref.value), is_caller=False, confirm=confirm_links)
         if ref.kind == "xuid":
-            return await self._by_xuid(ref.value)
-        return await self._by_gamertag(ref.value)
+            return await self._by_xuid(ref.value, confirm=confirm)
+        return await self._by_gamertag(ref.value, confirm=confirm)
 
-    async def linked(self, user_id: int, *, is_caller: bool) -> Player:
+    async def linked(self, user_id: int, *, is_caller: bool, confirm: bool = True) -> Player:
         account = await self._db.accounts.get(user_id)
         if account is None:
             if is_caller:
@@ -125,11 +136,36 @@ class PlayerResolver:
             raise NotLinkedError(
                 "That member hasn't linked a Halo account. Name their gamertag instead."
             )
+        remembered = self._remembered(account.xuid) or await self._db.players.by_xuid(account.xuid)
+        if remembered is not None and self._fresh(remembered):
+            return self._know(remembered)
+        # Not confirmed lately: the player may have renamed. The link answers now; Halo is
+        # asked in the background (a new gamertag is stored on the link for next time),
+        # so a slow or failing Halo never delays the lookup itself.
+        if confirm:
+            self._confirm_later(account.xuid)
         return Player(account.xuid, account.gamertag)
 
-    async def _by_xuid(self, xuid: str) -> Player:
+    def _confirm_later(self, xuid: str) -> None:
+        if xuid in self._confirming:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._confirm(xuid), name=f"confirm-gamertag-{xuid}"
+        )
+        self._confirming[xuid] = task
+        task.add_done_callback(lambda _: self._confirming.pop(xuid, None))
+
+    async def _confirm(self, xuid: str) -> None:
+        try:
+            await self._by_xuid(xuid)
+        except UserFacingError as exc:
+            log.info("Could not confirm the gamertag of %s: %s", xuid, type(exc).__name__)
+        except Exception:
+            log.exception("Confirming the gamertag of %s failed", xuid)
+
+    async def _by_xuid(self, xuid: str, *, confirm: bool = False) -> Player:
         remembered = self._remembered(xuid) or await self._db.players.by_xuid(xuid)
-        if remembered is not None and self._fresh(remembered):
+        if remembered is not None and not confirm and self._fresh(remembered):
             return self._know(remembered)
 
         async def ask() -> tuple[str, str]:
@@ -140,12 +176,12 @@ class PlayerResolver:
 
         return await self._ask_halo(ask, remembered)
 
-    async def _by_gamertag(self, gamertag: str) -> Player:
+    async def _by_gamertag(self, gamertag: str, *, confirm: bool = False) -> Player:
         xuid = self._xuids.get(fold(gamertag.strip()))
         remembered = self._remembered(xuid) if xuid is not None else None
         if remembered is None:
             remembered = await self._db.players.by_gamertag(gamertag)
-        if remembered is not None and self._fresh(remembered):
+        if remembered is not None and not confirm and self._fresh(remembered):
             return self._know(remembered)
 
         async def ask() -> tuple[str, str]:
@@ -221,6 +257,9 @@ class PlayerResolver:
 
     async def close(self) -> None:
         """Write what is pending (the bot is stopping)."""
+        for confirming in list(self._confirming.values()):
+            confirming.cancel()
+        await asyncio.gather(*self._confirming.values(), return_exceptions=True)
         task, self._flusher = self._flusher, None
         if task is not None and not task.done():
             task.cancel()

@@ -37,7 +37,9 @@ class Accounts(commands.Cog):
             raise InvalidPlayerError("Give your own gamertag or XUID, not a member mention.")
         bot.limits.check(interaction.guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=True)
-        player = await bot.resolver.resolve_ref(ref)  # verifies the player exists
+        # Checked with Halo, not taken from the names the bot remembers: a gamertag may
+        # belong to someone else by now.
+        player = await bot.resolver.resolve_ref(ref, confirm=True)
         previous = await bot.db.accounts.get(interaction.user.id)
         await bot.db.accounts.link(interaction.user.id, player.xuid, player.gamertag)
         tracked_here = False

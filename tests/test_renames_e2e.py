@@ -3,6 +3,7 @@ is asked again; a new name reaches the linked account; Halo down falls back to m
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from tests.discord_harness import USER_ID
@@ -68,3 +69,37 @@ async def test_a_name_nobody_has_any_more_is_not_found(world: World) -> None:
     a_day_later(world)
     embed = private_error(await world.invoke("csr", {"player": NOBLE_SIX.gamertag}))
     assert embed["title"] == "Player not found"
+
+
+async def test_a_linked_member_who_renamed_sees_the_new_name(world: World) -> None:
+    rec = await world.invoke("link", {"gamertag": NOBLE_SIX.gamertag})
+    assert rec.final_message()["embeds"][0]["title"] == "Account linked"
+    world.halo.rename_player(NOBLE_SIX.xuid, "Noble Seven")
+    embed = public_embed(await world.invoke("csr"))
+    assert embed["title"] == "Noble Six: ranked CSR"  # confirmed today: not asked again
+
+    a_day_later(world)
+    world.halo.fail(PROFILE_HOST, hang=True, times=1)  # Halo slow: the lookup never waits
+    embed = public_embed(await world.invoke("csr"))
+    assert embed["title"] == "Noble Six: ranked CSR"  # the link answers; Halo asked aside
+    world.halo.release_hangs()
+    for _ in range(250):
+        account = await world.db.accounts.get(USER_ID)
+        if account is not None and account.gamertag == "Noble Seven":
+            break
+        await asyncio.sleep(0.02)
+    assert account is not None and account.gamertag == "Noble Seven"
+    embed = public_embed(await world.invoke("csr"))
+    assert embed["title"] == "Noble Seven: ranked CSR"
+
+
+async def test_link_checks_the_name_with_halo(world: World) -> None:
+    public_embed(await world.invoke("csr", {"player": "Noble Six"}))  # remembered now
+    world.halo.rename_player(NOBLE_SIX.xuid, "Noble Seven")
+    world.halo.add_player(NEW_OWNER_XUID, "Noble Six", csr=700)
+    world.services.halo.cache.cache.clear()  # an hour later; the name is still "remembered"
+
+    rec = await world.invoke("link", {"gamertag": "Noble Six"})
+    assert rec.final_message()["embeds"][0]["title"] == "Account linked"
+    account = await world.db.accounts.get(USER_ID)
+    assert account is not None and account.xuid == str(NEW_OWNER_XUID)
