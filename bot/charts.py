@@ -1,10 +1,13 @@
 """CSR history charts: the series from stored snapshots, and a PNG drawn with matplotlib.
 
-Drawing is synchronous and slow-ish (tens of milliseconds): call :func:`render_csr_chart`
-through ``asyncio.to_thread``. It uses matplotlib's object API with the Agg canvas (no
-pyplot state, no backend switching), and one chart is drawn at a time
-(:data:`_DRAWING`): matplotlib does not promise thread safety, and the lock also bounds
-the memory of many charts asked for at once.
+Drawing is synchronous and slow-ish (tens of milliseconds): from the event loop, await
+:func:`draw_csr_chart`, which runs :func:`render_csr_chart` on the bot's one chart
+thread (:data:`_EXECUTOR`), so charts waiting their turn queue there and hold no thread
+of asyncio's default executor (which other work, such as the sign-in token refresh,
+needs). It uses matplotlib's object API with the Agg canvas (no pyplot state, no backend
+switching), and one chart is drawn at a time (:data:`_DRAWING`, for direct callers too):
+matplotlib does not promise thread safety, and one at a time also bounds the memory of
+many charts asked for at once.
 
 Player text never reaches the renderer (the embed names the player), so no gamertag can
 trip matplotlib's ``$...$`` math parser or a glyph the bundled font lacks.
@@ -15,9 +18,12 @@ of the process's memory, which a bot whose members never ask for a chart does no
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +45,8 @@ LINE = "#1d4ed8"
 MARGIN = 60
 
 _DRAWING = threading.Lock()
+#: The thread charts are drawn on (started by the first chart).
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
 
 
 @dataclass(frozen=True)
@@ -92,17 +100,31 @@ def points_of(runs: Sequence[Run]) -> list[Point]:
     return [point for run in runs for point in run]
 
 
-def render_csr_chart(runs: Sequence[Run], title: str) -> bytes:
+async def draw_csr_chart(
+    runs: Sequence[Run], title: str, *, since: datetime, now: datetime
+) -> bytes:
+    """:func:`render_csr_chart` on the chart thread, for the event loop."""
+    loop = asyncio.get_running_loop()
+    draw = functools.partial(render_csr_chart, runs, title, since=since, now=now)
+    return await loop.run_in_executor(_EXECUTOR, draw)
+
+
+def render_csr_chart(runs: Sequence[Run], title: str, *, since: datetime, now: datetime) -> bytes:
     """A PNG (:data:`WIDTH_PX` x :data:`HEIGHT_PX`) of ``runs`` as step lines over
-    shaded tier bands; stored points are marked. ``title`` must not be player text."""
-    values = [p.value for p in points_of(runs)]
-    if not values:
+    shaded tier bands; stored points are marked. ``title`` must not be player text.
+    The time axis spans the period, ``since`` to ``now`` (or the last point, if later),
+    however little of it the points cover."""
+    points = points_of(runs)
+    if not points:
         raise ValueError("nothing to draw")
+    period = (since, max(now, points[-1].at))
     with _DRAWING:
-        return _draw(runs, values, title)
+        return _draw(runs, [p.value for p in points], title, period)
 
 
-def _draw(runs: Sequence[Run], values: Sequence[int], title: str) -> bytes:
+def _draw(
+    runs: Sequence[Run], values: Sequence[int], title: str, period: tuple[datetime, datetime]
+) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
@@ -131,6 +153,7 @@ def _draw(runs: Sequence[Run], values: Sequence[int], title: str) -> bytes:
             color=LINE, markersize=3, zorder=3,
         )  # fmt: skip
     axes.set_ylim(low, high)
+    axes.set_xlim(*period)
     axes.set_ylabel("CSR")
     locator = AutoDateLocator()
     axes.xaxis.set_major_locator(locator)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 
 import discord
+
+from bot import embeds
+from bot.tree import describe
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +19,8 @@ PAGER_TIMEOUT = 300.0
 
 class Pager(discord.ui.View):
     """``pages`` shown one at a time; only ``owner_id`` may turn them (others are told
-    to run the command themselves), and the buttons go grey after :data:`PAGER_TIMEOUT`."""
+    to run the command themselves), and the buttons go grey after :data:`PAGER_TIMEOUT`.
+    A press that fails is told to the presser (:meth:`on_error`)."""
 
     def __init__(
         self,
@@ -64,15 +69,25 @@ class Pager(discord.ui.View):
         else:
             await interaction.response.send_message(embed=self.current, view=self)
 
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        """Show the page ``step`` pages after (``-1``: before) the current one."""
+        await self._show(interaction, self.index + step)
+
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
+        shown = self.index
         self.index = min(max(index, 0), len(self.pages) - 1)
         self._sync()
+        try:
+            await interaction.response.edit_message(embed=self.current, view=self)
+        except BaseException:
+            self.index = shown  # not shown: the next press counts from the page on screen
+            self._sync()
+            raise
         self.interaction = interaction
-        await interaction.response.edit_message(embed=self.current, view=self)
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, custom_id="page:prev")
     async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.index - 1)
+        await self._turn(interaction, -1)
 
     @discord.ui.button(label="1 / 1", style=discord.ButtonStyle.secondary, disabled=True)
     async def position(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -80,7 +95,29 @@ class Pager(discord.ui.View):
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, custom_id="page:next")
     async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.index + 1)
+        await self._turn(interaction, 1)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
+    ) -> None:
+        """A failed press is told to the presser only; the pages stay as they were."""
+        known = describe(error)
+        if known is not None:
+            embed = embeds.error_embed(known)
+        else:
+            error_id = secrets.token_hex(4)
+            log.error("Unexpected error %s turning a page", error_id, exc_info=error)
+            embed = embeds.unexpected_error_embed(error_id)
+        none = discord.AllowedMentions.none()
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=none)
+            else:
+                await interaction.response.send_message(
+                    embed=embed, ephemeral=True, allowed_mentions=none
+                )
+        except discord.HTTPException as exc:
+            log.warning("Could not report a paging error: %s", exc)
 
     async def on_timeout(self) -> None:
         for item in self.children:

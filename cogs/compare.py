@@ -14,11 +14,15 @@ from bot.embeds.compare import compare_embed
 from bot.errors import InvalidPlayerError, NoDataError
 from bot.halo.client import HaloClient
 from bot.halo.models import ServiceRecord
-from bot.lookup import PLAYER_HELP, begin_lookup, bot_of, player_autocomplete
+from bot.lookup import begin_lookup, bot_of, player_autocomplete
 from bot.stats import KNOWN_PLAYLISTS, fetch_standings
 from bot.text import escape
 
 log = logging.getLogger(__name__)
+
+#: Both players are required (no "empty: you", unlike the other commands' player).
+PLAYER_A_HELP = "First player: gamertag (with #1234 if it has one), XUID or @member"
+PLAYER_B_HELP = "Second player: gamertag (with #1234 if it has one), XUID or @member"
 
 
 async def _record_or_none(halo: HaloClient, xuid: str) -> ServiceRecord | None:
@@ -36,7 +40,7 @@ class Compare(commands.Cog):
     @app_commands.command(
         name="compare", description="Two players side by side: ranked CSR and key stats."
     )
-    @app_commands.describe(player_a=PLAYER_HELP, player_b=PLAYER_HELP)
+    @app_commands.describe(player_a=PLAYER_A_HELP, player_b=PLAYER_B_HELP)
     @app_commands.autocomplete(player_a=player_autocomplete, player_b=player_autocomplete)
     async def compare(
         self,

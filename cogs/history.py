@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import HaloBot
-from bot.charts import csr_runs, render_csr_chart
+from bot.charts import csr_runs, draw_csr_chart
 from bot.embeds.history import CHART_FILE, chart_title, history_embed
 from bot.errors import NoDataError
 from bot.lookup import PLAYER_HELP, begin_lookup, bot_of, player_autocomplete, playlist_autocomplete
@@ -43,14 +42,17 @@ class History(commands.Cog):
         days: app_commands.Range[int, 1, 365] = 30,
     ) -> None:
         chosen = known_playlist_or_default(playlist)
-        target = await begin_lookup(interaction, player)
+        target = await begin_lookup(interaction, player, stored_only=True)
         now = datetime.now(UTC)
         since = now - timedelta(days=days)
         snapshots = bot_of(interaction).db.snapshots
+        # One row more than drawn tells whether the period has more rows than that.
         rows = await snapshots.history(
-            target.xuid, chosen.playlist_id, since=since, limit=self.max_points
+            target.xuid, chosen.playlist_id, since=since, limit=self.max_points + 1
         )
-        cut = len(rows) >= self.max_points
+        cut = len(rows) > self.max_points
+        if cut:
+            rows = rows[-self.max_points :]
         # The rank held when the period began, unless rows in between were not read.
         start = None
         if not cut:
@@ -66,7 +68,7 @@ class History(commands.Cog):
                     "the next rank check."
                 )
             raise NoDataError(f"**{who}** had no {name} rank in the last {period} (placement).")
-        png = await asyncio.to_thread(render_csr_chart, runs, chart_title(chosen.name, days))
+        png = await draw_csr_chart(runs, chart_title(chosen.name, days), since=since, now=now)
         embed = history_embed(
             target,
             chosen.name,

@@ -47,17 +47,24 @@ class Matches(commands.Cog):
         target = await begin_lookup(interaction, player)
         entries = await recent_matches(halo, target, count)
 
-        async def page(index: int) -> discord.Embed:
+        async def page(index: int) -> tuple[discord.Embed, bool]:
+            """The page, and whether Halo answered for all of it (else: asked again)."""
             lines = await match_lines(halo, target.xuid, page_entries(entries, index))
-            return matches_embed(target, entries, lines, index)
+            complete = not any(line.incomplete for line in lines)
+            return matches_embed(target, entries, lines, index), complete
 
-        first = await page(0)
+        first, complete = await page(0)
         pages = page_count(len(entries))
         if pages == 1:
             await interaction.followup.send(embed=first)
             return
         view = LazyPager(
-            first, pages, page, owner_id=interaction.user.id, timeout=self.pager_timeout
+            first,
+            pages,
+            page,
+            owner_id=interaction.user.id,
+            timeout=self.pager_timeout,
+            first_complete=complete,
         )
         await view.send(interaction)
 

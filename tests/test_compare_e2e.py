@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.discord_harness import OTHER_USER_ID, USER_ID
+from tests.discord_harness import GUILD_ID, OTHER_USER_ID, USER_ID
 from tests.e2e import World, world_fixture  # noqa: F401
 from tests.fakes.halo_server import (
     EMPTY_PLAYER,
@@ -43,15 +43,51 @@ async def test_classic_vs_modern_gamertag(world: World) -> None:
     assert embed["title"] == "Noble Six vs Sïerra\\#2468"
     got = fields(embed)
     assert got["Ranked Arena"] == (
-        "**Noble Six**: Diamond 3 (1,325)\n**Sïerra\\#2468**: Onyx 1,550 ▲"
+        "**Noble Six**: Diamond 3 (1,325)\n**Sïerra\\#2468**: Onyx 1550 ▲"
     )
-    assert got["Ranked Doubles"] == ("**Noble Six**: Onyx 1,600 ▲\n**Sïerra\\#2468**: Onyx 1,550")
+    assert got["Ranked Doubles"] == ("**Noble Six**: Onyx 1600 ▲\n**Sïerra\\#2468**: Onyx 1550")
     rows = table(embed)
     # Both have the recorded service record: equal numbers, nobody ahead.
     assert rows["Matches"].split() == ["2,664", "2,664"]
     assert rows["Win rate"].split() == ["52.7%", "52.7%"]
     assert embed["footer"]["text"] == f"XUIDs {NOBLE_SIX.xuid} · {MODERN_PLAYER.xuid}"
     assert world.halo.count(SKILL) == 8 and world.halo.count(STATS) == 2
+
+
+def headers(embed: dict[str, Any]) -> tuple[str, str]:
+    """The service-record table's two column headers."""
+    text = fields(embed)["Service record (all matchmaking, career)"]
+    first = text.strip("`\n").split("\n")[0]
+    return first[15:31].strip(), first[31:].strip()
+
+
+async def test_long_gamertags_keep_distinct_headers(world: World) -> None:
+    pairs = (
+        # Cut to fit, a modern gamertag keeps its #suffix.
+        (("Masterchief117#1234", "Masterchief117#5678"), ("Masterch…#1234", "Masterch…#5678")),
+        # Still the same once cut: marked A and B.
+        (("Masterchief1170#12", "Masterchief1171#12"), ("Master…#12 (A)", "Master…#12 (B)")),
+    )
+    xuid = 2533274800003000
+    for names, shown in pairs:
+        for name in names:
+            xuid += 1
+            world.halo.add_player(xuid, name)
+        rec = await world.invoke(
+            "compare", {"player_a": f"xuid({xuid - 1})", "player_b": f"xuid({xuid})"}
+        )
+        embed = rec.final_message()["embeds"][0]
+        assert embed["title"] == f"{names[0]} vs {names[1]}".replace("#", "\\#")
+        assert headers(embed) == shown
+
+
+async def test_both_players_are_required_and_described_so(world: World) -> None:
+    [compare] = [c for c in world.discord.synced_commands(GUILD_ID) if c["name"] == "compare"]
+    described = {o["name"]: (o.get("required"), o["description"]) for o in compare["options"]}
+    assert described == {
+        "player_a": (True, "First player: gamertag (with #1234 if it has one), XUID or @member"),
+        "player_b": (True, "Second player: gamertag (with #1234 if it has one), XUID or @member"),
+    }
 
 
 async def test_xuid_linked_member_and_an_empty_record(world: World) -> None:

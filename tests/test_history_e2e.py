@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import io
 import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -11,6 +15,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import bot.charts
 from bot.charts import LINE, csr_runs, points_of
 from bot.storage.models import Snapshot
 from cogs.announcements import RankAnnouncements
@@ -56,6 +61,17 @@ def chart(rec: Any) -> bytes:
     [upload] = [f for sent in rec.followups for f in sent.files]
     assert upload.filename == "csr-history.png"
     return upload.data
+
+
+def line_columns(png: bytes) -> np.ndarray:
+    """The x pixels where the chart's line (or a point's mark) is drawn."""
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
+    line = np.array([int(LINE[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    return np.unique(np.nonzero(np.abs(pixels[:, :, :3] - line).max(axis=2) < 0.05)[1])
+
+
+#: The plot's left and right edges in the image (``subplots_adjust`` in bot.charts).
+PLOT_LEFT, PLOT_RIGHT = 70, 910
 
 
 def stored_in(rows: list[Snapshot], since: datetime) -> list[tuple[datetime, int]]:
@@ -207,3 +223,95 @@ async def test_bad_options(world: World) -> None:
     assert rec.final_message()["embeds"][0]["title"] == "No linked account"
     with pytest.raises(ValueError, match="not in"):
         await world.discord.invoke("history", {"days": 366})
+
+
+async def test_time_axis_spans_the_period(world: World) -> None:
+    # Ranked from 28 to 27 days ago only, then placement: a sliver at the chart's start.
+    await store(
+        world,
+        snap(NOBLE_SIX.xuid, 1300, 28),
+        snap(NOBLE_SIX.xuid, 1320, 27.5),
+        snap(NOBLE_SIX.xuid, -1, 27),
+    )
+    rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag})
+    assert fields(rec.final_message()["embeds"][0])["Now"] == "Unranked (placement)"
+    columns = line_columns(chart(rec))
+    width = PLOT_RIGHT - PLOT_LEFT
+    # 28 and 27 days ago, of 30: from 2/30 to 3/30 of the way across (marks a few px wide).
+    assert PLOT_LEFT + width * 2 / 30 - 6 <= columns.min()
+    assert columns.max() <= PLOT_LEFT + width * 3 / 30 + 6
+
+
+async def test_a_single_point_sits_at_the_end_of_the_period(world: World) -> None:
+    # Placement, then a rank a rank check wrote just after the command's "now": one point.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    racing = dataclasses.replace(snap(MODERN_PLAYER.xuid, 1300, 0), taken_at=later)
+    await store(world, snap(MODERN_PLAYER.xuid, -1, 3), racing)
+    rec = await world.invoke("history", {"player": MODERN_PLAYER.gamertag})
+    assert fields(rec.final_message()["embeds"][0])["Now"] == "Diamond 3 (1,300)"
+    columns = line_columns(chart(rec))
+    assert len(columns) > 0 and columns.min() >= PLOT_RIGHT - 5  # not years of axis
+
+
+async def test_exactly_max_points_rows_are_all_drawn(world: World) -> None:
+    cast(History, world.bot.get_cog("History")).max_points = 3
+    await store(
+        world,
+        snap(NOBLE_SIX.xuid, 1000, 40),  # the level when the period began
+        snap(NOBLE_SIX.xuid, 1100, 20),
+        snap(NOBLE_SIX.xuid, 1200, 10),
+        snap(NOBLE_SIX.xuid, 1300, 5),
+    )
+    rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag})
+    embed = rec.final_message()["embeds"][0]
+    assert embed["description"] == "The last 30 days, from the bot's rank checks."
+    got = fields(embed)
+    assert got["Lowest"] == "Platinum 3 (1,000)" and got["Change"] == "+300"
+    assert got["Changes recorded"] == "3"
+
+
+class Gate:
+    """Stands in for the drawing lock: charts wait at it until the test opens it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.waiting = 0
+
+    def __enter__(self) -> Gate:
+        self.waiting += 1
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+async def test_waiting_charts_leave_the_default_executor_free(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Charts waiting to be drawn hold no thread of asyncio's default executor, which
+    other work (the sign-in token refresh) needs."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
+    gate = Gate()
+    monkeypatch.setattr(bot.charts, "_DRAWING", gate)
+    await store(world, snap(NOBLE_SIX.xuid, 1200, 5))
+    try:
+        recs = [
+            await world.discord.invoke(
+                "history", {"player": NOBLE_SIX.gamertag}, user_id=USER_ID + i, guild_id=GUILD_ID
+            )
+            for i in range(2)
+        ]
+        for _ in range(200):
+            if gate.waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert gate.waiting == 1  # one chart at the drawing lock, the other queued
+        free = await asyncio.wait_for(asyncio.to_thread(lambda: "free"), timeout=3)
+        assert free == "free"
+    finally:
+        gate.lock.release()
+    for rec in recs:
+        await rec.wait_final()
+        assert png_size(chart(rec)) == (1000, 500)

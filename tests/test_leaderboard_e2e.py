@@ -178,3 +178,25 @@ async def test_callers_without_a_line_are_told_why(world: World) -> None:
     rec = await world.invoke("leaderboard", {}, user_id=OTHER_USER_ID)
     [you] = rec.final_message()["embeds"][0]["fields"]
     assert "not tracked in this server" in you["value"] and "`/link`" in you["value"]
+
+
+async def test_a_failed_page_turn_is_told_to_the_presser(world: World) -> None:
+    for i in range(21):  # three pages
+        await track(world, FIRST_USER + i, FIRST_XUID + i, f"Ranked {i:02d}", 1600 - 20 * i)
+    await rank_check(world)
+    rec = await world.invoke("leaderboard", {}, user_id=USER_ID)
+    msg = rec.final_message()
+    assert page(msg)[1].startswith("Page 1 of 3")
+
+    # Discord refuses the page edit: the presser is told, not left with "interaction failed".
+    world.discord.fail("POST", r"^/interactions/\d+/[^/]+/callback$", status=400, times=1)
+    click = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await click.wait_final()
+    assert click.is_ephemeral()
+    assert click.embeds()[0]["title"] == "Something went wrong"
+    assert page(msg)[1].startswith("Page 1 of 3")
+
+    # The next press turns from the page on screen.
+    click = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await click.wait_final()
+    assert page(msg)[1].startswith("Page 2 of 3")

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 
+from bot.embeds.matches import INCOMPLETE
 from cogs.matches import Matches
 from tests.discord_harness import OTHER_USER_ID, USER_ID
 from tests.e2e import World, world_fixture  # noqa: F401
@@ -227,3 +228,80 @@ async def test_buttons_go_grey_after_the_timeout(world: World) -> None:
     assert all(c["disabled"] for c in buttons(msg).values())
     with pytest.raises(ValueError, match="disabled"):
         await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+
+
+def footer(msg: dict[str, Any]) -> str:
+    return msg["embeds"][0]["footer"]["text"]
+
+
+def shown_pages(press: Any) -> list[str]:
+    """The page numbers (``page 2 of 3``) a press put on the message, in order."""
+    sent = [c.data for c in press.callbacks] + [e.payload for e in press.edits]
+    return [
+        footer(data).split(" · ")[1]
+        for data in sent
+        if data.get("embeds") and not press.is_ephemeral(data)
+    ]
+
+
+async def test_presses_while_a_page_loads_are_not_lost(world: World) -> None:
+    rec = await world.invoke("matches", {"player": RECORDED_PLAYER.gamertag, "count": 15})
+    msg = rec.final_message()
+    assert footer(msg).startswith("Matches 1–5 of 15 · page 1 of 3")
+    world.halo.fail(STATS, delay=0.5, times=None)  # each page takes a while to load
+
+    # Next twice, the second while page 2 is loading: page 3 it is.
+    first = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await first.wait_until(lambda r: r.deferred, what="the press acknowledged")
+    second = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await first.wait_final()
+    await second.wait_final()
+    assert footer(msg).startswith("Matches 11–15 of 15 · page 3 of 3")
+    shown = buttons(msg)
+    assert shown["Next"]["disabled"] and not shown["Previous"]["disabled"]
+    assert "3 / 3" in shown
+    assert world.halo.count(STATS) == 15  # each page's details once
+
+    # From page 2, Next then Previous while page 3 loads: back on page 2, and neither
+    # press showed another page on the way.
+    rec = await world.invoke("matches", {"player": RECORDED_PLAYER.gamertag, "count": 15})
+    msg = rec.final_message()
+    click = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await click.wait_final()
+    assert footer(msg).startswith("Matches 6–10 of 15 · page 2 of 3")
+    forward = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await forward.wait_until(lambda r: r.deferred, what="the press acknowledged")
+    back = await world.discord.click(msg["id"], "page:prev", user_id=USER_ID)
+    await forward.wait_final()
+    await back.wait_final()
+    assert footer(msg).startswith("Matches 6–10 of 15 · page 2 of 3")
+    assert set(shown_pages(forward) + shown_pages(back)) == {"page 2 of 3"}
+    assert "2 / 3" in buttons(msg)
+
+
+async def test_pages_halo_answered_in_part_are_fetched_again(world: World) -> None:
+    world.halo.fail(STATS, status=503, times=None)
+    rec = await world.invoke("matches", {"player": RECORDED_PLAYER.gamertag, "count": 10})
+    msg = rec.final_message()
+    assert msg["embeds"][0]["description"].endswith(INCOMPLETE)
+    click = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
+    await click.wait_final()
+    assert footer(msg).startswith("Matches 6–10 of 10 · page 2 of 2")
+    assert msg["embeds"][0]["description"].endswith(INCOMPLETE)
+
+    # Halo answers again: both pages are asked again when shown, then kept.
+    world.halo.reset_faults()
+    asked = world.halo.count(STATS)
+    for button, shown in (("page:prev", "page 1 of 2"), ("page:next", "page 2 of 2")):
+        click = await world.discord.click(msg["id"], button, user_id=USER_ID)
+        await click.wait_final()
+        assert click.deferred and shown in footer(msg)
+        assert INCOMPLETE not in msg["embeds"][0]["description"]
+        assert "some details unavailable" not in str(fields(msg))
+        assert fields(msg)[0][1].count("K/D/A") == 1
+    assert world.halo.count(STATS) == asked + 10
+    for button in ("page:prev", "page:next"):
+        click = await world.discord.click(msg["id"], button, user_id=USER_ID)
+        await click.wait_final()
+        assert not click.deferred  # kept: shown at once
+    assert world.halo.count(STATS) == asked + 10

@@ -92,7 +92,7 @@ async def test_csr_best_playlist_is_the_thumbnail(world: World) -> None:
     assert fields(embed)["Ranked Doubles"] == (
         "**Diamond 6** · 1,490 CSR\n"
         "▰▰▰▰▰▰▰▰▱▱ 40 / 50 to Onyx 1500\n"
-        "Season max: Diamond 6 (1,499) · All-time max: Onyx 1,620"
+        "Season max: Diamond 6 (1,499) · All-time max: Onyx 1620"
     )
 
 
@@ -101,7 +101,7 @@ async def test_csr_modern_gamertag_onyx(world: World) -> None:
     embed = public_embed(rec)
     assert embed["title"] == "Sïerra\\#2468: ranked CSR"
     arena = fields(embed)["Ranked Arena"]
-    assert arena.startswith("**Onyx** · 1,550 CSR\nSeason max: Onyx 1,550")  # no bar in Onyx
+    assert arena.startswith("**Onyx** · 1,550 CSR\nSeason max: Onyx 1550")  # no bar in Onyx
     assert embed["thumbnail"]["url"] == ICON.format("onyx_1")
 
 
@@ -111,7 +111,7 @@ async def test_csr_by_xuid_recorded_placement(world: World) -> None:
     embed = public_embed(rec)
     assert embed["title"] == "aCurtis X89: ranked CSR"
     assert fields(embed)["Ranked Arena"] == (
-        "**Unranked**\n▰▰▰▰▰▰▱▱▱▱ Placement 6 of 10\nAll-time max: Onyx 1,549"
+        "**Unranked**\n▰▰▰▰▰▰▱▱▱▱ Placement 6 of 10\nAll-time max: Onyx 1549"
     )
     assert "Best:" not in embed["description"]  # nothing ranked yet
     assert world.halo.count("profile.svc.halowaypoint.com/users/gt") == 0

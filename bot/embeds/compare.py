@@ -57,9 +57,24 @@ LINES: tuple[Line, ...] = (
 
 
 def _plain(name: str, width: int = NAME_WIDTH) -> str:
-    """A gamertag for a code block: no backticks, cut to ``width``."""
+    """A gamertag for a code block: no backticks, cut to ``width``; a cut modern
+    gamertag keeps its ``#1234`` suffix (``Masterch…#1234``)."""
     clean = "".join(ch for ch in name if ch != "`" and ch >= " ")
-    return clean if len(clean) <= width else clean[: width - 1] + "…"
+    if len(clean) <= width:
+        return clean
+    base, sep, suffix = clean.rpartition("#")
+    if sep and base and suffix.isdigit() and len(suffix) + 3 <= width:
+        return base[: width - len(suffix) - 2].rstrip() + "…#" + suffix
+    return clean[: width - 1] + "…"
+
+
+def _headers(a: str, b: str) -> tuple[str, str]:
+    """The two column headers, never the same (the players differ, their cut names
+    may not)."""
+    ha, hb = _plain(a), _plain(b)
+    if ha == hb:
+        ha, hb = _plain(a, NAME_WIDTH - 4) + " (A)", _plain(b, NAME_WIDTH - 4) + " (B)"
+    return ha, hb
 
 
 def _rank_key(standing: PlaylistStanding) -> tuple[int, int, int]:
@@ -77,7 +92,8 @@ def playlist_line(a: Player, sa: PlaylistStanding, b: Player, sb: PlaylistStandi
 
 
 def record_table(a: Player, ra: ServiceRecord | None, b: Player, rb: ServiceRecord | None) -> str:
-    rows = [f"{'':<15}{_plain(a.gamertag):>{NAME_WIDTH + 2}}{_plain(b.gamertag):>{NAME_WIDTH + 2}}"]
+    ha, hb = _headers(a.gamertag, b.gamertag)
+    rows = [f"{'':<15}{ha:>{NAME_WIDTH + 2}}{hb:>{NAME_WIDTH + 2}}"]
     for line in LINES:
         va = line.value(ra) if ra is not None and not ra.is_empty else None
         vb = line.value(rb) if rb is not None and not rb.is_empty else None

@@ -39,12 +39,13 @@ PLACEMENT_BAR = 5
 
 
 def rank_text(csr: CsrValue) -> str:
-    """``Diamond 4 (1,347)``, ``Onyx 1,549`` or ``Unranked``."""
+    """``Diamond 4 (1,347)``, ``Onyx 1549`` (in-game style, as /leaderboard and /history
+    write it) or ``Unranked``."""
     if not csr.has_value:
         return tiers.UNRANKED.name
     name, _ = tiers.tier_of(csr)
     if name == tiers.ONYX.name:
-        return f"{name} {csr.value:,}"
+        return f"{name} {csr.value}"
     return f"{csr.display_name} ({csr.value:,})"
 
 
