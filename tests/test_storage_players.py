@@ -29,25 +29,35 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         assert not thread.is_alive(), f"leaked thread {thread!r}"
 
 
+async def xuid_for(db: Database, gamertag: str) -> str | None:
+    found = await db.players.by_gamertag(gamertag)
+    return None if found is None else found.xuid
+
+
+async def gamertag_for(db: Database, xuid: str) -> str | None:
+    found = await db.players.by_xuid(xuid)
+    return None if found is None else found.gamertag
+
+
 async def test_remember_and_case_insensitive_lookup(db: Database) -> None:
     await db.players.remember("11", "Master Chief")
-    assert await db.players.xuid_for("master chief") == "11"
-    assert await db.players.xuid_for(" MASTER CHIEF ") == "11"
-    assert await db.players.gamertag_for("11") == "Master Chief"
-    assert await db.players.xuid_for("Arbiter") is None
-    assert await db.players.gamertag_for("12") is None
+    assert await xuid_for(db, "master chief") == "11"
+    assert await xuid_for(db, " MASTER CHIEF ") == "11"
+    assert await gamertag_for(db, "11") == "Master Chief"
+    assert await xuid_for(db, "Arbiter") is None
+    assert await gamertag_for(db, "12") is None
 
 
 async def test_rename_and_gamertag_moving_to_another_xuid(db: Database) -> None:
     await db.players.remember("11", "OldName")
     await db.players.remember("11", "NewName")
-    assert await db.players.xuid_for("oldname") is None
-    assert await db.players.gamertag_for("11") == "NewName"
+    assert await xuid_for(db, "oldname") is None
+    assert await gamertag_for(db, "11") == "NewName"
 
     await db.players.remember("22", "NEWNAME")  # the tag now belongs to someone else
-    assert await db.players.xuid_for("newname") == "22"
-    assert await db.players.gamertag_for("11") is None
-    assert await db.players.gamertag_for("22") == "NEWNAME"
+    assert await xuid_for(db, "newname") == "22"
+    assert await gamertag_for(db, "11") is None
+    assert await gamertag_for(db, "22") == "NEWNAME"
 
 
 async def test_stored_players_say_when_they_were_confirmed(db: Database) -> None:
@@ -66,7 +76,7 @@ async def test_stored_players_say_when_they_were_confirmed(db: Database) -> None
 
 async def test_casefold_is_unicode_aware(db: Database) -> None:
     await db.players.remember("11", "Straße")
-    assert await db.players.xuid_for("STRASSE") == "11"
+    assert await xuid_for(db, "STRASSE") == "11"
 
 
 async def test_recent_lookups_order_dedup_and_prefix(db: Database) -> None:
@@ -108,7 +118,7 @@ async def test_recent_lookups_order_dedup_and_prefix(db: Database) -> None:
 
 async def test_lookup_with_gamertag_remembers_it(db: Database) -> None:
     await db.players.record_lookup(100, 7, "00042", "Noble Six")
-    assert await db.players.xuid_for("noble six") == "42"
+    assert await xuid_for(db, "noble six") == "42"
     assert await db.players.recent_lookups(100, "nob") == [("42", "Noble Six")]
 
 

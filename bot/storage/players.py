@@ -68,15 +68,6 @@ class KnownPlayers:
                 (*params, folded, to_db_time(utc_now())),
             )
 
-    async def xuid_for(self, gamertag: str, *, tx: Transaction | None = None) -> str | None:
-        """The XUID remembered for ``gamertag`` (any case), or None."""
-        row = await self._db._fetchone(
-            "SELECT xuid FROM known_players WHERE gamertag_folded = ?",
-            (fold(gamertag.strip()),),
-            tx=tx,
-        )
-        return None if row is None else str(row[0])
-
     async def by_gamertag(
         self, gamertag: str, *, tx: Transaction | None = None
     ) -> StoredPlayer | None:
@@ -96,13 +87,6 @@ class KnownPlayers:
             tx=tx,
         )
         return None if row is None else _stored(row)
-
-    async def gamertag_for(self, xuid: str, *, tx: Transaction | None = None) -> str | None:
-        """The gamertag remembered for ``xuid``, or None."""
-        row = await self._db._fetchone(
-            "SELECT gamertag FROM known_players WHERE xuid = ?", (normalize_xuid(xuid),), tx=tx
-        )
-        return None if row is None else str(row[0])
 
     async def record_lookup(
         self,
