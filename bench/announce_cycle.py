@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.announce.cycle import CycleReport, RankWatcher  # noqa: E402
-from bot.announce.roles import GuildCheck, RoleSync  # noqa: E402
-from bot.config import load_settings  # noqa: E402
+from bot.core.config import load_settings  # noqa: E402
+from bot.core.launcher import build_services  # noqa: E402
+from bot.features.announcements.cycle import CycleReport, RankWatcher  # noqa: E402
+from bot.features.announcements.roles import GuildCheck, RoleSync  # noqa: E402
 from bot.halo.playlists import RANKED_PLAYLISTS  # noqa: E402
-from bot.runner import build_services  # noqa: E402
 from tests.fakes.halo_server import (  # noqa: E402
     DEFAULT_CLEARANCE,
     SKILL_HOST,

@@ -1,5 +1,5 @@
 """``python -m bot`` is the same as ``halo-bot``."""
 
-from bot.cli import main
+from bot.core.cli import main
 
 raise SystemExit(main())

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import discord
 import pytest
 
-from bot.discord_http import (
+from bot.core.discord_http import (
     ApiGatewayMixin,
     configure_discord_api,
     reset_discord_api,

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import EXTENSIONS, HaloBot
-from bot.config import Settings, load_settings
-from bot.runner import Services, build_bot, build_services
+from bot.core.bot import EXTENSIONS, HaloBot
+from bot.core.config import Settings, load_settings
+from bot.core.services import Services, build_bot, build_services
 from bot.storage import Database
 from tests.discord_harness import GUILD_ID, TOKEN, USER_ID, running_bot, running_fake
 from tests.fakes.discord_server import FakeDiscord, InteractionRecord

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.announce.changes import (
+from bot.features.announcements.changes import (
     Announcement,
     RankPoint,
     classify,
@@ -18,8 +18,8 @@ from bot.announce.changes import (
     select_for_guild,
     snapshot_from_result,
 )
-from bot.announce.delivery import NONCE_LENGTH, missing_permissions, nonce_for
-from bot.embeds.announcements import announcement_embed, pack_embeds, pack_sizes
+from bot.features.announcements.delivery import NONCE_LENGTH, missing_permissions, nonce_for
+from bot.features.announcements.embeds import announcement_embed, pack_embeds, pack_sizes
 from bot.halo.models import CsrResult
 from bot.halo.playlists import RANKED_ARENA, RANKED_SLAYER
 from bot.storage import GuildSettings, Snapshot

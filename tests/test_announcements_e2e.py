@@ -13,11 +13,11 @@ from typing import Any, cast
 import discord
 import pytest
 
-from bot.announce.cycle import CycleReport, RankWatcher
-from bot.announce.delivery import DeliveryError, nonce_for
-from bot.config import load_settings
-from bot.runner import Services, build_services
-from cogs.announcements import RankAnnouncements
+from bot.core.config import load_settings
+from bot.core.services import Services, build_services
+from bot.features.announcements.cog import RankAnnouncements
+from bot.features.announcements.cycle import CycleReport, RankWatcher
+from bot.features.announcements.delivery import DeliveryError, nonce_for
 from tests.discord_harness import (
     ADMIN_USER_ID,
     ANNOUNCE_CHANNEL_ID,
@@ -496,7 +496,7 @@ async def test_a_check_longer_than_the_interval_tells_the_operator(
     async with running_world(tmp_path, rank_poll_seconds=1) as world:
         await link(world, NOBLE_SIX.gamertag)
         world.halo.fail(CSR_REQUESTS, delay=0.3, times=None)  # 4 playlists: > 1 s
-        with caplog.at_level(logging.WARNING, logger="cogs.announcements"):
+        with caplog.at_level(logging.WARNING, logger="bot.features.announcements.cog"):
             report = await cog_of(world).run_once()
         assert report.duration > 1
         # (the loop's own checks, every second, may warn as well)

@@ -15,14 +15,14 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.config import load_settings
-from bot.errors import (
+from bot.common.errors import (
     ConfigError,
     HaloDataError,
     HaloUnavailableError,
     SignInExpiredError,
     XboxAccountError,
 )
+from bot.core.config import load_settings
 from bot.halo.auth import (
     CHILD_ACCOUNT,
     HaloTokens,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DISCORD_API_BASE, load_settings
-from bot.errors import ConfigError
+from bot.common.errors import ConfigError
+from bot.core.config import DEFAULT_DISCORD_API_BASE, load_settings
 
 ALL_VARS = (
     "DISCORD_TOKEN",

@@ -18,7 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
-from bot.discord_http import ApiGatewayMixin
+from bot.core.discord_http import ApiGatewayMixin
 from tests.discord_harness import (
     ANNOUNCE_CHANNEL_ID,
     GENERAL_CHANNEL_ID,

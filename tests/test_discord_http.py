@@ -1,4 +1,4 @@
-"""bot.discord_http: pointing discord.py's REST base and gateway at DISCORD_API_BASE."""
+"""bot.core.discord_http: pointing discord.py's REST base and gateway at DISCORD_API_BASE."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from discord.webhook import async_ as webhook_async
 
-from bot.discord_http import (
+from bot.core.discord_http import (
     DEFAULT_API_BASE,
     ApiGatewayMixin,
     configure_discord_api,

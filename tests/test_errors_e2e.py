@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import EXTENSIONS
+from bot.core.bot import EXTENSIONS
 from tests.e2e import running_world
 
 
@@ -16,7 +16,7 @@ from tests.e2e import running_world
 async def test_unexpected_error_is_an_apology_with_an_id(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, command: str
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="bot.tree")
+    caplog.set_level(logging.ERROR, logger="bot.core.tree")
     async with running_world(tmp_path, extensions=(*EXTENSIONS, "tests.extensions.boom")) as world:
         rec = await world.invoke(command)
         msg = rec.final_message()

@@ -28,9 +28,9 @@ from typing import Any, cast
 
 import pytest
 
+from bot.core.logs import guard, quiet_libraries, redactor
+from bot.features.announcements.cog import RankAnnouncements
 from bot.halo.auth import device_code_login
-from bot.logging_setup import guard, quiet_libraries, redactor
-from cogs.announcements import RankAnnouncements
 from tests.discord_harness import ADMIN_USER_ID, ANNOUNCE_CHANNEL_ID, TOKEN, USER_ID
 from tests.e2e import World, running_world
 from tests.fakes.discord_server import InteractionRecord

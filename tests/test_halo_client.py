@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.errors import NoDataError, PlayerNotFoundError
+from bot.common.errors import NoDataError, PlayerNotFoundError
 from bot.halo.auth import StaticTokenProvider
 from bot.halo.client import HaloClient
 from bot.halo.http import HaloHttp, RetryPolicy

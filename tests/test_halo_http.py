@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.errors import (
+from bot.common.errors import (
     HaloDataError,
     HaloUnavailableError,
     RateLimitedError,

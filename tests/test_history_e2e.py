@@ -15,11 +15,11 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-import bot.charts
-from bot.charts import LINE, csr_runs, points_of
+import bot.features.history.chart
+from bot.features.announcements.cog import RankAnnouncements
+from bot.features.history.chart import LINE, csr_runs, points_of
+from bot.features.history.cog import History
 from bot.storage.models import Snapshot
-from cogs.announcements import RankAnnouncements
-from cogs.history import History
 from tests.discord_harness import GUILD_ID, USER_ID
 from tests.e2e import World, world_fixture  # noqa: F401
 from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX, RANKED_ARENA, RANKED_SLAYER
@@ -70,7 +70,7 @@ def line_columns(png: bytes) -> np.ndarray:
     return np.unique(np.nonzero(np.abs(pixels[:, :, :3] - line).max(axis=2) < 0.05)[1])
 
 
-#: The plot's left and right edges in the image (``subplots_adjust`` in bot.charts).
+#: The plot's left and right edges in the image (``subplots_adjust`` in bot.features.history.chart).
 PLOT_LEFT, PLOT_RIGHT = 70, 910
 
 
@@ -294,7 +294,7 @@ async def test_waiting_charts_leave_the_default_executor_free(
     other work (the sign-in token refresh) needs."""
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
     gate = Gate()
-    monkeypatch.setattr(bot.charts, "_DRAWING", gate)
+    monkeypatch.setattr(bot.features.history.chart, "_DRAWING", gate)
     await store(world, snap(NOBLE_SIX.xuid, 1200, 5))
     try:
         recs = [

@@ -6,8 +6,8 @@ from typing import Any, cast
 
 import pytest
 
-from cogs.announcements import RankAnnouncements
-from cogs.leaderboard import Leaderboard
+from bot.features.announcements.cog import RankAnnouncements
+from bot.features.leaderboard.cog import Leaderboard
 from tests.discord_harness import GUILD_ID, OTHER_USER_ID, USER_ID
 from tests.e2e import World, world_fixture  # noqa: F401
 from tests.fakes.halo_server import NOBLE_SIX, RANKED_SLAYER

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.logging_setup import REDACTED, SecretRedactingFilter, redactor, setup_logging
+from bot.core.logs import REDACTED, SecretRedactingFilter, redactor, setup_logging
 
 
 @pytest.fixture(autouse=True)

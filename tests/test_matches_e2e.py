@@ -9,8 +9,8 @@ from typing import Any, cast
 
 import pytest
 
-from bot.embeds.matches import INCOMPLETE
-from cogs.matches import Matches
+from bot.features.matches.cog import Matches
+from bot.features.matches.embeds import INCOMPLETE
 from tests.discord_harness import OTHER_USER_ID, USER_ID
 from tests.e2e import World, world_fixture  # noqa: F401
 from tests.fakes.halo_server import EMPTY_PLAYER, MODERN_PLAYER, NOBLE_SIX, RECORDED_PLAYER

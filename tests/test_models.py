@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from bot.errors import HaloDataError
+from bot.common.errors import HaloDataError
 from bot.halo import models as m
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "halo"

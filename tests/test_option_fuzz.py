@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import UserFacingError
+from bot.common.errors import UserFacingError
+from bot.core.playlists import known_playlist, resolve_playlist, suggest_playlists
+from bot.features.stats.seasons import build_directory
 from bot.halo.client import HaloClient
 from bot.halo.models import CsrSeasonCalendar, SeasonCalendar
-from bot.seasons import build_directory
-from bot.stats import known_playlist, resolve_playlist, suggest_playlists
 from tests.e2e import World, world_fixture  # noqa: F401
 from tests.fakes.halo_server import NOBLE_SIX
 from tests.test_players_property import NASTY

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import InvalidPlayerError
-from bot.halo import players as p
-from bot.halo.players import PlayerRef, format_xuid, normalise_gamertag, parse_player, xuid_from_id
+from bot.common.errors import InvalidPlayerError
+from bot.halo import xuid as p
+from bot.halo.xuid import PlayerRef, format_xuid, normalise_gamertag, parse_player, xuid_from_id
 
 VALID: list[tuple[str, PlayerRef]] = [
     # XUIDs

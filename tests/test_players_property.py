@@ -8,9 +8,9 @@ from urllib.parse import unquote, urlsplit
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import InvalidPlayerError
-from bot.halo.players import PlayerRef, normalise_gamertag, parse_player
+from bot.common.errors import InvalidPlayerError
 from bot.halo.urls import PROFILE_HOST, STATS_HOST, build_url, segment
+from bot.halo.xuid import PlayerRef, normalise_gamertag, parse_player
 
 NASTY = [
     "/",

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from cogs.progression import Progression
+from bot.features.progression.cog import Progression
 from tests.discord_harness import OTHER_USER_ID, USER_ID
 from tests.e2e import World, running_world, world_fixture  # noqa: F401
 from tests.fakes.halo_server import (
@@ -43,7 +43,7 @@ TACTICAL_OPS_DATES = f"<t:{ts('2022-03-08T12:00:00Z')}:D> – <t:{ts('2022-03-21
 async def warmed(world: World) -> Progression:
     """The cog, once its start-up catalogue build is over (so request counts are exact).
 
-    (The extension loader imports ``cogs.progression`` afresh, so no isinstance check.)
+    (The extension loader imports ``bot.features.progression.cog`` afresh, so no isinstance check.)
     """
     cog = cast(Progression, world.bot.get_cog("Progression"))
     assert type(cog).__name__ == "Progression"

@@ -12,8 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.embeds.limits import FIELD_VALUE_MAX, TOTAL_MAX
-from bot.embeds.progression import (
+from bot.common.errors import HaloUnavailableError, NoDataError
+from bot.core.embeds import FIELD_VALUE_MAX, TOTAL_MAX
+from bot.core.resolver import Player
+from bot.features.progression.embeds import (
     event_embed,
     events_embed,
     format_run,
@@ -21,11 +23,7 @@ from bot.embeds.progression import (
     rank_text,
     xp_text,
 )
-from bot.errors import HaloUnavailableError, NoDataError
-from bot.halo.client import HaloClient
-from bot.halo.models import PlayerRewardTrack, RewardTrack, SeasonCalendar
-from bot.players import Player
-from bot.progression import (
+from bot.features.progression.service import (
     KNOWN_MISSING_EVENTS,
     Catalogue,
     CatalogueService,
@@ -37,6 +35,8 @@ from bot.progression import (
     humanize_track_id,
     parse_date_range,
 )
+from bot.halo.client import HaloClient
+from bot.halo.models import PlayerRewardTrack, RewardTrack, SeasonCalendar
 from tests.fakes.halo_server import fixture
 
 NOW = datetime(2024, 5, 10, tzinfo=UTC)

@@ -13,12 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import RateLimitedError
+from bot.common.errors import RateLimitedError
+from bot.core.limits import CommandLimits, Cooldown, KeyedWindowLimiter
 from bot.halo.ratelimit import (
     MAX_RETRY_AFTER,
-    CommandLimits,
-    Cooldown,
-    KeyedWindowLimiter,
     PausedPastDeadline,
     UpstreamLimiter,
     parse_retry_after,

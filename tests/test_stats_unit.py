@@ -6,21 +6,14 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.embeds.csr import csr_embed, standing_text
-from bot.embeds.limits import TOTAL_MAX
-from bot.embeds.service_record import service_record_embed
+from bot.common.text import human_duration
+from bot.core.embeds import TOTAL_MAX
+from bot.core.playlists import KNOWN_PLAYLISTS, RankedPlaylist, known_playlist
+from bot.core.resolver import Player
+from bot.features.stats.embeds import csr_embed, service_record_embed, standing_text
+from bot.features.stats.seasons import build_directory, csr_fallback_name, name_from_path
+from bot.features.stats.service import MedalTally, PlaylistStanding, best_standing
 from bot.halo.models import CsrResult, CsrSeasonCalendar, SeasonCalendar, ServiceRecord
-from bot.players import Player
-from bot.seasons import build_directory, csr_fallback_name, name_from_path
-from bot.stats import (
-    KNOWN_PLAYLISTS,
-    MedalTally,
-    PlaylistStanding,
-    RankedPlaylist,
-    best_standing,
-    known_playlist,
-)
-from bot.text import human_duration
 from tests.fakes.halo_server import csr_result
 
 FIXTURES = Path(__file__).parent / "fixtures" / "halo"

@@ -10,8 +10,8 @@ from typing import cast
 
 import pytest
 
+from bot.core.resolver import Player, PlayerResolver
 from bot.halo.client import HaloClient
-from bot.players import Player, PlayerResolver
 from bot.storage import Database, KnownPlayer
 from bot.storage import players as players_module
 

@@ -35,7 +35,7 @@ import msal
 import requests
 from pydantic import SecretStr
 
-from bot.errors import (
+from bot.common.errors import (
     HaloDataError,
     HaloUnavailableError,
     SignInExpiredError,
@@ -51,7 +51,7 @@ from bot.halo.urls import (
 )
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.core.config import Settings
 
 log = logging.getLogger(__name__)
 

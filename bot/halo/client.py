@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from bot.errors import HaloDataError, NoDataError, PlayerNotFoundError
+from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
+from bot.common.text import escape
 from bot.halo import models
 from bot.halo.cache import CachedFetcher
 from bot.halo.http import HaloHttp, UpstreamStatusError
@@ -26,7 +27,6 @@ from bot.halo.urls import (
     build_url,
     segment,
 )
-from bot.text import escape
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Adds the two Halo headers (only for Halo hosts), rewrites URLs for
 ``HALO_API_BASE_URL``, spaces requests through the global limiter, honours
 ``Retry-After``, refreshes the Spartan token once on a 401, retries 5xx and
 timeouts with jittered backoff inside a total deadline, and turns every
-failure into an error from :mod:`bot.errors`.
+failure into an error from :mod:`bot.common.errors`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.errors import (
+from bot.common.errors import (
     HaloDataError,
     HaloUnavailableError,
     RateLimitedError,
@@ -91,7 +91,7 @@ class HaloHttp:
         return self._limiter
 
     async def get_json(self, url: str) -> Any:
-        """GET ``url`` and return its decoded JSON, or raise an error from bot.errors."""
+        """GET ``url`` and return its decoded JSON, or raise an error from bot.common.errors."""
         body = await self.request("GET", url)
         try:
             return json.loads(body)

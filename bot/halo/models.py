@@ -12,7 +12,7 @@ durations are ISO 8601 (``P17DT10H55M53.7685509S``) -> ``timedelta``.
 
 Turn raw bytes, text or decoded JSON into a model with :func:`parse` (or the
 ``parse`` classmethod every model has); anything unreadable becomes
-:class:`bot.errors.HaloDataError` with a fixed, friendly message.
+:class:`bot.common.errors.HaloDataError` with a fixed, friendly message.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel, to_pascal
 
-from bot.errors import HaloDataError
+from bot.common.errors import HaloDataError
 from bot.halo import tiers
 from bot.halo.playlists import is_known_ranked
 

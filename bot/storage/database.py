@@ -77,7 +77,7 @@ _active_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One ``bot/migrations/NNNN_name.sql`` file."""
+    """One ``bot/storage/migrations/NNNN_name.sql`` file."""
 
     version: int
     name: str
@@ -118,7 +118,7 @@ def split_sql(script: str) -> list[str]:
 @cache
 def load_migrations() -> tuple[Migration, ...]:
     """All packaged migrations, ordered; they must be numbered 0001, 0002, ... without gaps."""
-    root = importlib.resources.files("bot").joinpath("migrations")
+    root = importlib.resources.files("bot.storage").joinpath("migrations")
     found: dict[int, Migration] = {}
     for entry in root.iterdir():
         match = _MIGRATION_FILE.match(entry.name)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from bot.errors import BotError
+from bot.common.errors import BotError
 
 T = TypeVar("T")
 

@@ -27,7 +27,7 @@ In-process (pytest)::
 
     async with FakeDiscord(token="t") as fake:
         fake.add_guild(GUILD, channels=[{"id": CHAN, "name": "general"}], members=[USER])
-        configure_discord_api(fake.api_base)  # bot.discord_http
+        configure_discord_api(fake.api_base)  # bot.core.discord_http
         ... start the bot ...
         await fake.wait_gateway("identify")
         rec = await fake.invoke("stats csr", {"gamertag": "Noble Six"}, user_id=USER)

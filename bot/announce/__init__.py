@@ -1,2 +1,0 @@
-"""Rank-change announcements: decisions (:mod:`.changes`), the polling cycle and outbox
-(:mod:`.cycle`) and delivery to Discord (:mod:`.delivery`)."""

@@ -1,0 +1,477 @@
+"""One polling cycle of rank announcements, and the outbox that delivers them.
+
+A cycle:
+
+1. reads every tracked membership and the servers that have an announce channel;
+2. takes the CSR season from Halo's CSR season calendar (last known one if that fails);
+3. fetches CSR for the *unique* tracked XUIDs, per playlist, in batches (a player
+   tracked by ten servers is fetched once), always fresh (never cached); a failed
+   batch only loses its players for this cycle, and a player without an answer is
+   skipped, never read as a change;
+4. compares every answer with the player's last snapshot
+   (:mod:`bot.features.announcements.changes`);
+5. in **one transaction** stores the new snapshots (unchanged ones are skipped) and
+   queues one outbox row per server and announcement, under an idempotency key
+   ``{guild}:{xuid}:{playlist}:{season}:{old}->{new}:{snapshot time}``;
+6. posts the outbox (:meth:`RankWatcher.flush_outbox`).
+
+Rank roles (:mod:`bot.features.announcements.roles`) are brought in step with the snapshots a cycle
+stored by whoever runs the cycles (the scheduler cog), after it and in the background.
+
+Steps 3-5 run for :data:`PLAYERS_PER_STEP` players of one playlist at a time, so the
+memory a cycle needs does not grow with the number of tracked players.
+
+Crash safety: the snapshot and its outbox rows commit together, so a crash before the
+commit loses nothing (the next cycle sees the same change against the old snapshot)
+and a crash after it leaves pending rows that the next start posts. Every message is
+sent with a nonce derived from its outbox keys and ``enforce_nonce`` (discord.py sets
+it with any nonce), and its rows are marked sent in one transaction right after.
+Remaining window: if the process dies after Discord accepted a message but before
+``mark_sent`` committed, the restart sends it again with the same nonce; Discord only
+deduplicates nonces for a few minutes, so a restart later than that posts it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.features.announcements.changes import (
+    Announcement,
+    RankChange,
+    classify,
+    detect_changes,
+    enabled_playlists,
+    select_for_guild,
+    snapshot_from_result,
+)
+from bot.features.announcements.delivery import REMOVED_FROM_GUILD, DeliveryError, Poster, nonce_for
+from bot.features.announcements.embeds import announcement_embed, pack_sizes
+from bot.features.announcements.roles import RoleSyncReport
+from bot.halo.playlists import RANKED_PLAYLISTS
+from bot.storage.models import GuildSettings, PendingAnnouncement, Snapshot, utc_now
+
+if TYPE_CHECKING:
+    from bot.halo.client import HaloClient
+    from bot.halo.models import CsrResult
+    from bot.storage import Database
+
+log = logging.getLogger(__name__)
+
+#: Concurrent CSR requests of one cycle. Requests share the global Halo rate limit with
+#: commands (a FIFO queue), so this also bounds how long a command waits behind a cycle.
+FETCH_CONCURRENCY = 2
+#: Players fetched, compared and stored together (a multiple of the CSR batch size):
+#: bounds a cycle's memory whatever the number of tracked players.
+PLAYERS_PER_STEP = 1000
+FLUSH_BATCH = 10_000  # a whole backlog at once, so each cycle's messages group the same way
+PENDING_MAX_AGE = timedelta(hours=24)
+OUTBOX_RETENTION = timedelta(days=30)
+MAINTENANCE_EVERY = timedelta(hours=6)
+
+
+@dataclass
+class FlushReport:
+    """What one :meth:`RankWatcher.flush_outbox` did."""
+
+    messages: int = 0  # Discord messages posted
+    sent: int = 0  # announcements in them
+    failed: int = 0  # announcements given up (channel problem, too old, unreadable)
+    deferred: int = 0  # left pending for a later try (Discord or network trouble)
+    problems: dict[int, str] = field(default_factory=dict)  # guild -> recorded problem
+
+
+@dataclass
+class CycleReport:
+    """What one :meth:`RankWatcher.run_cycle` did; ``errors`` never stop a cycle."""
+
+    started_at: datetime
+    season: str | None = None
+    memberships: int = 0
+    players: int = 0
+    playlists: int = 0
+    csr_requests: int = 0  # get_csr batches asked for
+    upstream_requests: int = 0  # HTTP requests sent to Halo (retries and calendar included)
+    results: int = 0  # (player, playlist) answers received
+    missing: int = 0  # (player, playlist) pairs without an answer (failed or empty)
+    failed_batches: int = 0
+    baselines: int = 0  # first sight, new season, ranked -> unranked: stored, not announced
+    changes: int = 0  # guild-independent changes detected
+    snapshots_written: int = 0
+    queued: int = 0  # outbox rows added
+    skipped: bool = False  # nothing fetched (no tracked member, or no season known)
+    errors: list[str] = field(default_factory=list)
+    flush: FlushReport | None = None
+    roles: RoleSyncReport | None = None  # the role sync after the cycle, when awaited
+    fetch_seconds: float = 0.0  # waiting for Halo (rate limit included)
+    store_seconds: float = 0.0  # comparing and writing the transaction
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Target:
+    guild_id: int
+    channel_id: int
+    settings: GuildSettings
+
+
+class RankWatcher:
+    """Runs cycles and flushes the outbox. Usable without Discord (``poster=None``)."""
+
+    def __init__(
+        self,
+        db: Database,
+        halo: HaloClient,
+        *,
+        poster: Poster | None = None,
+        is_guild_active: Callable[[int], bool] | None = None,
+        fetch_concurrency: int = FETCH_CONCURRENCY,
+        players_per_step: int = PLAYERS_PER_STEP,
+        clock: Callable[[], datetime] = utc_now,
+        pending_max_age: timedelta = PENDING_MAX_AGE,
+        outbox_retention: timedelta = OUTBOX_RETENTION,
+    ) -> None:
+        self.db = db
+        self.halo = halo
+        self.poster = poster
+        self.is_guild_active = is_guild_active
+        self.fetch_concurrency = max(1, fetch_concurrency)
+        self.players_per_step = max(1, players_per_step)
+        self.clock = clock
+        self.pending_max_age = pending_max_age
+        self.outbox_retention = outbox_retention
+        self.season: str | None = None
+        self._season_known = False
+        self._cycle_lock = asyncio.Lock()
+        self._flush_lock = asyncio.Lock()
+        self._last_maintenance: datetime | None = None
+
+    # ------------------------------------------------------------------ cycle
+
+    async def run_cycle(self, *, flush: bool = True) -> CycleReport:
+        """One cycle (see the module docstring). ``flush=False`` leaves the queued posts
+        pending, as if the process stopped right after the commit."""
+        async with self._cycle_lock:
+            started = time.perf_counter()
+            report = CycleReport(started_at=self.clock())
+            sent_before = sum(self.halo.http.requests_sent.values())
+            try:
+                await self._cycle(report)
+            finally:
+                report.upstream_requests = sum(self.halo.http.requests_sent.values()) - sent_before
+        if flush and self.poster is not None:
+            try:
+                report.flush = await self.flush_outbox()
+            except Exception as exc:
+                log.exception("Posting rank announcements failed")
+                report.errors.append(f"flush: {exc.__class__.__name__}: {exc}")
+        await self._maintenance(report)
+        report.duration = time.perf_counter() - started
+        log.info(
+            "Rank cycle: %d players, %d CSR requests, %d changes, %d queued, %d errors in %.2fs",
+            report.players,
+            report.csr_requests,
+            report.changes,
+            report.queued,
+            len(report.errors),
+            report.duration,
+        )
+        return report
+
+    async def _cycle(self, report: CycleReport) -> None:
+        taken_at = report.started_at
+        memberships = await self.db.tracked.memberships()
+        report.memberships = len(memberships)
+        if not memberships:
+            report.skipped = True
+            return
+        season_ok = await self._refresh_season(report)
+        if not season_ok:
+            report.skipped = True
+            return
+        season = self.season
+        report.season = season
+
+        by_xuid: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        gamertags: dict[str, str] = {}
+        for member in memberships:
+            by_xuid[member.xuid][member.guild_id].append(member.user_id)
+            gamertags.setdefault(member.xuid, member.gamertag)
+        xuids = sorted(by_xuid)
+        report.players = len(xuids)
+
+        targets = await self._targets(report)
+        playlists = list(RANKED_PLAYLISTS)
+        for target in targets.values():
+            for playlist in enabled_playlists(target.settings):
+                if playlist not in playlists:
+                    playlists.append(playlist)
+        report.playlists = len(playlists)
+
+        # A slice of players of one playlist at a time: fetch, compare, store. Memory
+        # stays at one slice's answers however many players are tracked.
+        for playlist in playlists:
+            for start in range(0, len(xuids), self.players_per_step):
+                group = xuids[start : start + self.players_per_step]
+                fetch_started = time.perf_counter()
+                answers = await self._fetch(playlist, group, report)
+                store_started = time.perf_counter()
+                report.fetch_seconds += store_started - fetch_started
+                await self._store_playlist(
+                    playlist, answers, season, taken_at, by_xuid, gamertags, targets, report
+                )
+                report.store_seconds += time.perf_counter() - store_started
+
+    async def _store_playlist(
+        self,
+        playlist: str,
+        answers: dict[str, CsrResult | None],
+        season: str | None,
+        taken_at: datetime,
+        by_xuid: dict[str, dict[int, list[int]]],
+        gamertags: dict[str, str],
+        targets: dict[int, _Target],
+        report: CycleReport,
+    ) -> None:
+        """Compare one playlist's answers with the last snapshots; write the new snapshots
+        and the announcements they cause in one transaction."""
+        if not answers:
+            return
+        snapshots: list[Snapshot] = []
+        queued: list[tuple[str, int, int, dict[str, object]]] = []
+        previous = await self.db.snapshots.latest_many(answers, playlist)
+        for xuid, result in answers.items():
+            if result is None:
+                report.missing += 1
+                continue
+            report.results += 1
+            current = snapshot_from_result(xuid, playlist, season, result, taken_at)
+            before = previous.get(xuid)
+            if before is None or not before.same_rank(current):
+                snapshots.append(current)
+            verdict = classify(before, current)
+            if verdict in ("baseline", "new_season") or (
+                verdict == "unranked" and before is not None and before.value >= 0
+            ):
+                report.baselines += 1
+            changes = detect_changes(before, current)
+            if not changes:
+                continue
+            report.changes += len(changes)
+            queued.extend(
+                self._queue_for_guilds(changes, by_xuid[xuid], targets, gamertags[xuid], taken_at)
+            )
+        if snapshots or queued:
+            async with self.db.transaction() as tx:
+                for snapshot in snapshots:
+                    if await self.db.snapshots.record(snapshot, tx=tx, skip_unchanged=True):
+                        report.snapshots_written += 1
+                for key, guild_id, channel_id, payload in queued:
+                    if await self.db.announcements.add_pending(
+                        key, guild_id, channel_id, payload, tx=tx
+                    ):
+                        report.queued += 1
+
+    def _queue_for_guilds(
+        self,
+        changes: list[RankChange],
+        guild_users: dict[int, list[int]],
+        targets: dict[int, _Target],
+        gamertag: str,
+        taken_at: datetime,
+    ) -> list[tuple[str, int, int, dict[str, object]]]:
+        out: list[tuple[str, int, int, dict[str, object]]] = []
+        for guild_id, user_ids in sorted(guild_users.items()):
+            target = targets.get(guild_id)
+            if target is None:
+                continue
+            chosen = select_for_guild(changes, target.settings)
+            if not chosen:
+                continue
+            announcement = Announcement.from_changes(
+                chosen, gamertag=gamertag, user_ids=tuple(user_ids), taken_at=taken_at
+            )
+            out.append(
+                (
+                    announcement.key(guild_id),
+                    guild_id,
+                    target.channel_id,
+                    announcement.to_payload(),
+                )
+            )
+        return out
+
+    async def _targets(self, report: CycleReport) -> dict[int, _Target]:
+        """Guilds with an announce channel that the bot is still in."""
+        targets: dict[int, _Target] = {}
+        for settings in await self.db.guilds.all_with_channel():
+            channel_id = settings.announce_channel_id
+            if channel_id is None:
+                continue
+            if self.is_guild_active is not None and not self.is_guild_active(settings.guild_id):
+                if settings.channel_problem != REMOVED_FROM_GUILD:
+                    log.warning("Not in guild %s any more: skipping it", settings.guild_id)
+                    await self.db.guilds.set_channel_problem(settings.guild_id, REMOVED_FROM_GUILD)
+                continue
+            targets[settings.guild_id] = _Target(settings.guild_id, channel_id, settings)
+        return targets
+
+    async def _refresh_season(self, report: CycleReport) -> bool:
+        """Update :attr:`season` from the CSR calendar; False when no season is known."""
+        try:
+            calendar = await self.halo.get_csr_season_calendar()
+        except Exception as exc:
+            report.errors.append(f"CSR season calendar: {exc.__class__.__name__}")
+            if self._season_known:
+                log.warning("CSR season calendar unavailable; keeping season %s", self.season)
+                return True
+            log.warning("CSR season calendar unavailable and no season known: cycle skipped")
+            return False
+        current = calendar.current(self.clock())
+        season = current.season_id if current is not None else None
+        if self._season_known and season != self.season:
+            log.info("CSR season changed from %s to %s: re-baselining", self.season, season)
+        self.season = season or None
+        self._season_known = True
+        return True
+
+    async def _fetch(
+        self, playlist: str, xuids: Sequence[str], report: CycleReport
+    ) -> dict[str, CsrResult | None]:
+        """CSR of every player in one playlist, batch by batch; failed batches left out.
+        Always fresh: neither a lookup cached by a command nor the last cycle's answer."""
+        size = max(1, self.halo.csr_batch_size)
+        chunks = [list(xuids[start : start + size]) for start in range(0, len(xuids), size)]
+        report.csr_requests += len(chunks)
+        gate = asyncio.Semaphore(self.fetch_concurrency)
+        fetched: dict[str, CsrResult | None] = {}
+
+        async def one(chunk: list[str]) -> None:
+            async with gate:
+                try:
+                    answers = await self.halo.get_csr(playlist, chunk, fresh=True)
+                except Exception as exc:
+                    report.failed_batches += 1
+                    report.missing += len(chunk)
+                    report.errors.append(
+                        f"CSR {playlist} ({len(chunk)} players): {exc.__class__.__name__}"
+                    )
+                    log.warning(
+                        "CSR batch of %d players in %s failed: %s", len(chunk), playlist, exc
+                    )
+                    return
+            for xuid in chunk:
+                fetched[xuid] = answers.get(xuid)
+
+        await asyncio.gather(*(one(chunk) for chunk in chunks))
+        return fetched
+
+    # ------------------------------------------------------------------ outbox
+
+    async def flush_outbox(self) -> FlushReport:
+        """Post every pending announcement, grouped per server and cycle into as few
+        messages as Discord allows; mark each message's rows sent in one transaction."""
+        report = FlushReport()
+        if self.poster is None:
+            return report
+        async with self._flush_lock:
+            attempted: set[str] = set()
+            while True:
+                rows = [
+                    r
+                    for r in await self.db.announcements.pending(FLUSH_BATCH)
+                    if r.key not in attempted
+                ]
+                if not rows:
+                    break
+                attempted.update(r.key for r in rows)
+                await self._flush_rows(rows, report)
+        return report
+
+    async def _flush_rows(self, rows: list[PendingAnnouncement], report: FlushReport) -> None:
+        assert self.poster is not None
+        now = self.clock()
+        groups: dict[tuple[int, str], list[PendingAnnouncement]] = defaultdict(list)
+        for row in rows:
+            if now - row.created_at > self.pending_max_age:
+                await self._give_up([row.key], "not delivered within 24 hours", report)
+                continue
+            groups[(row.guild_id, str(row.payload.get("batch", "")))].append(row)
+        settings_cache: dict[int, GuildSettings] = {}
+        broken: dict[int, str] = {}
+        delivered: set[int] = set()
+        for (guild_id, _batch), items in groups.items():
+            if guild_id not in settings_cache:
+                settings_cache[guild_id] = await self.db.guilds.get(guild_id)
+            settings = settings_cache[guild_id]
+            channel_id = settings.announce_channel_id
+            if channel_id is None:
+                await self._give_up([r.key for r in items], "announcements were turned off", report)
+                continue
+            entries: list[tuple[str, Announcement]] = []
+            for row in sorted(items, key=lambda r: r.key):
+                try:
+                    entries.append((row.key, Announcement.from_payload(row.payload)))
+                except (KeyError, TypeError, ValueError) as exc:
+                    await self._give_up([row.key], f"unreadable payload: {exc}", report)
+            embeds = [announcement_embed(a) for _, a in entries]
+            deferred = False
+            for group in pack_sizes([len(e) for e in embeds]):
+                keys = [entries[i][0] for i in group]
+                if deferred:
+                    report.deferred += len(keys)
+                    continue
+                if guild_id in broken:
+                    await self._give_up(keys, broken[guild_id], report)
+                    continue
+                try:
+                    message_id = await self.poster.post(
+                        guild_id, channel_id, [embeds[i] for i in group], nonce_for(keys)
+                    )
+                except DeliveryError as exc:
+                    if exc.transient:
+                        log.warning("Posting to guild %s deferred: %s", guild_id, exc.problem)
+                        report.deferred += len(keys)
+                        deferred = True
+                        continue
+                    await self._give_up(keys, exc.problem, report)
+                    if exc.channel_problem:
+                        broken[guild_id] = exc.problem
+                        report.problems[guild_id] = exc.problem
+                        log.warning("Guild %s announce channel: %s", guild_id, exc.problem)
+                        await self.db.guilds.set_channel_problem(guild_id, exc.problem)
+                    continue
+                async with self.db.transaction() as tx:
+                    for key in keys:
+                        await self.db.announcements.mark_sent(key, message_id, tx=tx)
+                report.messages += 1
+                report.sent += len(keys)
+                delivered.add(guild_id)
+        for guild_id in delivered - set(broken):
+            if settings_cache[guild_id].channel_problem is not None:
+                await self.db.guilds.set_channel_problem(guild_id, None)
+
+    async def _give_up(self, keys: list[str], reason: str, report: FlushReport) -> None:
+        for key in keys:
+            if await self.db.announcements.mark_failed(key, reason):
+                report.failed += 1
+
+    # ------------------------------------------------------------------ maintenance
+
+    async def _maintenance(self, report: CycleReport) -> None:
+        """Prune finished outbox rows now and then (snapshots are kept for charts)."""
+        now = self.clock()
+        if self._last_maintenance is not None and now - self._last_maintenance < MAINTENANCE_EVERY:
+            return
+        self._last_maintenance = now
+        try:
+            await self.db.announcements.prune_sent(now - self.outbox_retention)
+        except Exception as exc:
+            log.exception("Pruning the announcement outbox failed")
+            report.errors.append(f"prune: {exc.__class__.__name__}")
