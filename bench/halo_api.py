@@ -28,8 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.halo.models import PlaylistCsr, ServiceRecord  # noqa: E402
-from tests.e2e import running_world  # noqa: E402
 from tests.fakes.halo_server import NOBLE_SIX  # noqa: E402
+from tests.support.world import running_world  # noqa: E402
 
 RECORDED = ROOT / "tests" / "fixtures" / "halo" / "recorded"
 FIRST_USER = 1_700_000_000_000_000_000

@@ -45,8 +45,6 @@ if str(ROOT) not in sys.path:
 from bot.halo.client import CSR_BATCH_SIZE, HaloClient  # noqa: E402
 from bot.halo.playlists import RANKED_PLAYLISTS  # noqa: E402
 from bot.storage import Database  # noqa: E402
-from tests.discord_harness import GUILD_ID, running_fake  # noqa: E402
-from tests.e2e import World, running_world  # noqa: E402
 from tests.fakes.discord_server import FakeDiscord  # noqa: E402
 from tests.fakes.halo_server import (  # noqa: E402
     MODERN_PLAYER,
@@ -56,7 +54,9 @@ from tests.fakes.halo_server import (  # noqa: E402
     FakePlayer,
     fixture,
 )
-from tests.process_harness import start_bot  # noqa: E402
+from tests.support.discord import GUILD_ID, running_fake  # noqa: E402
+from tests.support.processes import start_bot  # noqa: E402
+from tests.support.world import World, running_world  # noqa: E402
 
 FIRST_GUILD = 1_800_000_000_000_000_000
 FIRST_USER = 1_810_000_000_000_000_000

@@ -1,0 +1,85 @@
+"""Running the real bot process (``python -m bot run``) against the in-process fakes.
+
+The bot only knows the fakes through DISCORD_API_BASE and HALO_API_BASE_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.halo_server import DEFAULT_CLEARANCE, STATIC_SPARTAN_TOKEN, FakeHalo
+from tests.support.discord import GUILD_ID, TOKEN
+from tests.support.paths import ROOT
+
+
+def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "HALO_", "AZURE_", "DATABASE_", "RANK_"))
+    }
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_API_BASE": discord.api_base,
+            "DISCORD_DEV_GUILD_ID": str(GUILD_ID),
+            "HALO_API_BASE_URL": halo.base_url,
+            "HALO_SPARTAN_TOKEN": STATIC_SPARTAN_TOKEN,
+            "HALO_CLEARANCE_TOKEN": DEFAULT_CLEARANCE,
+            "DATABASE_PATH": str(tmp_path / "bot.db"),
+            "USER_COOLDOWN_SECONDS": "0",
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+class BotProcess:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.stderr = b""
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:  # noqa: ASYNC109
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        _, err = await asyncio.wait_for(self.proc.communicate(), timeout)
+        self.stderr += err
+        assert self.proc.returncode is not None
+        return self.proc.returncode
+
+
+async def start_bot(
+    discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str
+) -> BotProcess:
+    identified = len(discord.gateway_events("identify"))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--env-file",
+        str(tmp_path / "none.env"),
+        "run",
+        cwd=tmp_path,
+        env=bot_env(discord, halo, tmp_path, **extra),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    bot = BotProcess(proc)
+    try:
+        await discord.wait_gateway("identify", count=identified + 1, timeout=30)
+        for _ in range(300):
+            if discord.synced_commands(GUILD_ID):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # READY and GUILD_CREATE processed
+    except BaseException:
+        await bot.stop(signal.SIGKILL)
+        raise
+    return bot
