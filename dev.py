@@ -2,7 +2,7 @@
 """Set-up and run in one step, on a fresh machine with only Python 3.11+.
 
     python3 dev.py run     # create .venv, install the bot, start it (reads .env)
-    python3 dev.py test    # create .venv, install the bot and test tools, lint, run the tests
+    python3 dev.py test    # create .venv, install bot + test tools, lint, type-check, run tests
     python3 dev.py bench   # set up .venv-bench (the bot + SPNKr), run the benchmarks in bench/
 
 Installs happen only when pyproject.toml changed since the last install.
@@ -69,10 +69,17 @@ def main(argv: list[str]) -> int:
         return run("-m", "bot", "run", *rest)
     if command == "test":
         ensure_env("test")
+        # Both cores by default (the e2e tests mostly wait on sockets); `-n 0` runs in-process.
+        workers = (
+            []
+            if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in rest)
+            else ["-n", "auto"]
+        )
         for step in (
             ["-m", "ruff", "check", "."],
             ["-m", "ruff", "format", "--check", "."],
-            ["-m", "pytest", *rest],
+            ["-m", "pyright"],
+            ["-m", "pytest", *workers, *rest],
         ):
             code = run(*step)
             if code:

@@ -817,8 +817,16 @@ class InteractionRecord:
             if mid not in self.deleted and not int(m.get("flags", 0)) & LOADING
         ]
 
-    def final_message(self) -> JSONDict | None:
-        """The most recently created or edited visible message (content, embeds, ...)."""
+    def final_message(self) -> JSONDict:
+        """The most recently created or edited visible message (content, embeds, ...);
+        fails the test when there is none (see :meth:`latest_message`)."""
+        msg = self.latest_message()
+        if msg is None:
+            raise AssertionError("the interaction has no visible message")
+        return msg
+
+    def latest_message(self) -> JSONDict | None:
+        """Like :meth:`final_message`, but None when there is no visible message yet."""
         for mid in reversed(self._touched):
             msg = self.messages.get(mid)
             if (
@@ -836,18 +844,18 @@ class InteractionRecord:
                 return bool(int(msg.message.get("flags", 0)) & EPHEMERAL)
             return msg.ephemeral
         if msg is None:
-            msg = self.final_message()
+            msg = self.latest_message()
             if msg is None:
                 raise LookupError("the interaction has no visible message")
         return bool(int(msg.get("flags", 0)) & EPHEMERAL)
 
     def embeds(self) -> list[JSONDict]:
         """The embeds of :meth:`final_message` (empty when there is none)."""
-        msg = self.final_message()
+        msg = self.latest_message()
         return list(msg.get("embeds") or []) if msg else []
 
     def content(self) -> str | None:
-        msg = self.final_message()
+        msg = self.latest_message()
         return None if msg is None else msg.get("content")
 
     # -- waiting -----------------------------------------------------------------------------
@@ -907,7 +915,7 @@ class InteractionRecord:
             "deleted_original": self.deleted_original,
             "autocomplete_choices": self.autocomplete_choices,
             "modal": self.modal,
-            "final_message": self.final_message(),
+            "final_message": self.latest_message(),
             "errors": [e.to_json() for e in self.errors],
             "payload": self.payload,
         }

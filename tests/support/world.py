@@ -60,7 +60,7 @@ class World:
         if not rec.autocomplete_choices and rec.modal is None:
             # A deleted deferral is followed by the (ephemeral) error message.
             await rec.wait_until(
-                lambda r: r.final_message() is not None, timeout=timeout, what="a message"
+                lambda r: r.latest_message() is not None, timeout=timeout, what="a message"
             )
         return rec
 

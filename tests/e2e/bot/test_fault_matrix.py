@@ -209,7 +209,7 @@ async def run_case(world: World, case: Case, user_id: int) -> InteractionRecord:
     await rec.wait_until(lambda r: r.acknowledged, timeout=DEFERRAL_LIMIT, what="the deferral")
     assert loop.time() - sent < DEFERRAL_LIMIT
     await rec.wait_final(timeout=DEADLINE * 4 + 5)
-    await rec.wait_until(lambda r: r.final_message() is not None, timeout=5, what="a message")
+    await rec.wait_until(lambda r: r.latest_message() is not None, timeout=5, what="a message")
     return rec
 
 

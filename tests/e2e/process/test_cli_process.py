@@ -27,7 +27,7 @@ async def test_process_answers_interactions_and_stops_cleanly_on_sigterm(
         assert {"link", "unlink", "whois"} <= names
         rec = await discord.invoke("link", {"gamertag": NOBLE_SIX.gamertag}, user_id=USER_ID)
         await rec.wait_final(timeout=20)
-        await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
+        await rec.wait_until(lambda r: r.latest_message() is not None, timeout=20)
         assert rec.embeds()[0]["title"] == "Account linked"
         assert halo.count("profile.svc.halowaypoint.com/users/gt") == 1
     finally:
@@ -44,7 +44,7 @@ async def test_link_survives_a_restart(fakes: tuple[FakeDiscord, FakeHalo], tmp_
     bot = await start_bot(discord, halo, tmp_path)
     rec = await discord.invoke("link", {"gamertag": NOBLE_SIX.gamertag}, user_id=USER_ID)
     await rec.wait_final(timeout=20)
-    await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    await rec.wait_until(lambda r: r.latest_message() is not None, timeout=20)
     assert await bot.stop(signal.SIGKILL) != 0
     bot = await start_bot(discord, halo, tmp_path)
     try:

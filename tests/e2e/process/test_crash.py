@@ -67,7 +67,7 @@ async def until(predicate: Callable[[], bool], what: str, seconds: float = 20.0)
 async def command(discord: FakeDiscord, name: str, options: dict[str, object], user: int) -> str:
     rec = await discord.invoke(name, options, user_id=user)
     await rec.wait_final(timeout=20)
-    await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    await rec.wait_until(lambda r: r.latest_message() is not None, timeout=20)
     return str(rec.embeds()[0]["title"])
 
 
