@@ -164,10 +164,13 @@ async def msal_world(tmp_path: Path, halo: FakeHalo | None = None) -> AsyncItera
 
 
 def secrets_in_use(world: World) -> list[str]:
-    """Every credential of this run: the Discord token, and each Microsoft, Xbox and
-    Halo token the fake issued (access, refresh, user, XSTS, Spartan...)."""
+    """Every credential of this run: the Discord token, each interaction token the fake
+    Discord issued (it is the password of the interaction's webhook), and each Microsoft,
+    Xbox and Halo token the fake Halo issued (access, refresh, user, XSTS, Spartan...)."""
     issued = [token for tokens in world.halo.issued.values() for token in tokens]
-    return [TOKEN, *(t for t in issued if len(t) >= 12)]
+    interactions = [rec.token for rec in world.discord.interactions.values()]
+    assert interactions, "no interaction ran"
+    return [TOKEN, *interactions, *(t for t in issued if len(t) >= 12)]
 
 
 def assert_no_secrets(world: World, log_text: str) -> None:
