@@ -89,6 +89,13 @@ async def loop_stalls_during(work: Any) -> tuple[Any, float]:
     return result, max(gaps)
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5.0
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 # -- MSAL is synchronous: it runs in a thread ----------------------------------------
 
 
@@ -184,8 +191,7 @@ async def test_a_login_during_a_refresh_is_not_overwritten(
     provider = make_provider(cache)
     fake.fail(TOKEN_ENDPOINT, delay=0.8, times=1)  # the bot's refresh-token grant is slow
     refreshing = asyncio.create_task(provider.get())
-    while fake.count(TOKEN_ENDPOINT) < 2:  # the bot's refresh has reached Microsoft
-        await asyncio.sleep(0.01)
+    await until(lambda: fake.count(TOKEN_ENDPOINT) == 2)  # the bot's refresh reached Microsoft
 
     # Meanwhile an admin signs in again, with another account.
     fake.account_username = "new.admin@example.com"
@@ -202,4 +208,3 @@ async def test_a_login_during_a_refresh_is_not_overwritten(
     (grant,) = fake.requests_to(TOKEN_ENDPOINT)
     assert grant.form()["refresh_token"] in saved
     assert cached_accounts(cache) == {"new.admin@example.com"}
-

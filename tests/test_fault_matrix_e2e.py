@@ -93,9 +93,14 @@ CASES = [
 ]
 UNAVAILABLE = ("Halo is not answering", "aren't answering")
 UNREADABLE = ("Unreadable answer from Halo", "could not read")
+REDIRECTED = ("Halo is not answering", "redirect to another address")
 EXPIRED = ("Halo sign-in expired", "`halo-bot login`")
 SLOW_DOWN = ("Slow down", "try again in 3 seconds")
 OK = ("", "")  # the normal answer
+
+
+#: Stands for the second listener's URL in a fault's ``location``.
+ELSEWHERE = "{elsewhere}"
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,10 @@ FAULTS: dict[str, Fault] = {
     "truncated JSON": Fault({"truncate": True, "times": None}, UNAVAILABLE),
     "malformed JSON": Fault({"status": 200, "body": b'{"Value": [{', "times": None}, UNREADABLE),
     "wrong shape": Fault({"wrong_shape": True, "times": None}, UNREADABLE),
+    # A redirect to another host (a second listener, see ``elsewhere``): never followed, since
+    # the request carries the Spartan token and the clearance.
+    "302 to another host": Fault({"status": 302, "location": ELSEWHERE, "times": None}, REDIRECTED),
+    "307 to another host": Fault({"status": 307, "location": ELSEWHERE, "times": None}, REDIRECTED),
 }
 
 
@@ -268,10 +277,17 @@ async def test_every_command_and_the_announcement_loop_survive(
     tmp_path: Path, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     fault = FAULTS[name]
-    async with msal_world(tmp_path) as world:
+    async with FakeHalo() as elsewhere, msal_world(tmp_path) as world:
+
+        def inject(pattern: str) -> None:
+            kwargs = dict(fault.kwargs)
+            if kwargs.get("location") == ELSEWHERE:
+                kwargs["location"] = f"{elsewhere.base_url}/{pattern}"
+            world.halo.fail(pattern, **kwargs)
+
         before = database_rows(world)
         for case in CASES:
-            world.halo.fail(case.pattern, **fault.kwargs)
+            inject(case.pattern)
         recs = await asyncio.gather(
             *(run_case(world, case, FIRST_USER + i) for i, case in enumerate(CASES))
         )
@@ -286,7 +302,7 @@ async def test_every_command_and_the_announcement_loop_survive(
         world.halo.reset_faults()
         world.halo.release_hangs()
         world.halo.set_csr(NOBLE_SIX.xuid, RANKED_ARENA, 1510)  # would be a tier change
-        world.halo.fail(SKILL, **fault.kwargs)
+        inject(SKILL)
         report = await announcer(world).run_once()
         if fault.cycle_fails:
             assert report.failed_batches >= 1, report
@@ -296,6 +312,7 @@ async def test_every_command_and_the_announcement_loop_survive(
         assert announcer(world).poll.is_running()
         await still_up(world)
         assert_no_secrets(world, caplog.text)
+        assert elsewhere.requests == [], "a request followed a redirect to another host"
 
 
 async def test_dead_refresh_token_means_sign_in_expired_everywhere(

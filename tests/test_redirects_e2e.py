@@ -9,7 +9,7 @@ which must receive nothing at all; the caller gets a plain-words error.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +20,7 @@ from bot.halo.auth import MsalTokenProvider, StaticTokenProvider, device_code_lo
 from bot.halo.http import HaloHttp, RetryPolicy
 from bot.halo.ratelimit import UpstreamLimiter
 from bot.halo.urls import PROFILE_HOST, build_url, segment
+from bot.logging_setup import guard, quiet_libraries, redactor
 from tests.fakes.halo_server import DEFAULT_CLEARANCE, NOBLE_SIX, STATIC_SPARTAN_TOKEN, FakeHalo
 
 CLIENT_ID = "00000000-1111-2222-3333-444444444444"
@@ -31,7 +32,21 @@ OPENID = "login.microsoftonline.com/consumers/v2.0/.well-known/openid-configurat
 XBOX_USER = "user.auth.xboxlive.com/user/authenticate"
 XSTS = "xsts.auth.xboxlive.com/xsts/authorize"
 SPARTAN = "settings.svc.halowaypoint.com/spartan-token"
-CLEARANCE = "settings.svc.halowaypoint.com/oban/flight-configurations/titles/hi/audiences/RETAIL/active"
+CLEARANCE = (
+    "settings.svc.halowaypoint.com/oban/flight-configurations/titles/hi/audiences/RETAIL/active"
+)
+
+
+@pytest.fixture(autouse=True)
+def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Capture at DEBUG through the same guard (and library levels) as the bot's own logs."""
+    caplog.set_level(logging.DEBUG)
+    guard(caplog.handler)
+    msal_level = logging.getLogger("msal").level
+    quiet_libraries(logging.DEBUG)
+    yield
+    caplog.handler.removeFilter(redactor())
+    logging.getLogger("msal").setLevel(msal_level)
 
 
 @pytest.fixture
@@ -82,7 +97,6 @@ async def test_halo_api_redirect_is_not_followed(
     status: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     http = HaloHttp(
         session,
         StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
@@ -116,11 +130,11 @@ async def test_sign_in_redirect_is_not_followed(
     status: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     cache = tmp_path / "cache.json"
     await device_code_login(CLIENT_ID, cache, api_base=fake.base_url, prompt=lambda _: None)
     provider = MsalTokenProvider(CLIENT_ID, cache, session, api_base=fake.base_url, retry_delay=0)
     try:
+        fake.clear_requests()
         redirect(fake, elsewhere, step, status)
         with pytest.raises(UpstreamRedirectError) as info:
             await provider.get()
@@ -142,7 +156,12 @@ async def test_sign_in_redirect_is_not_followed(
 @pytest.mark.parametrize("status", [302, 307])
 @pytest.mark.parametrize("step", [OPENID, DEVICECODE, TOKEN_ENDPOINT])
 async def test_login_redirect_is_not_followed(
-    fake: FakeHalo, elsewhere: FakeHalo, tmp_path: Path, step: str, status: int
+    fake: FakeHalo,
+    elsewhere: FakeHalo,
+    tmp_path: Path,
+    step: str,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     cache = tmp_path / "cache.json"
     redirect(fake, elsewhere, step, status)
@@ -151,3 +170,6 @@ async def test_login_redirect_is_not_followed(
     assert_plain_error(info.value)
     assert_nothing_reached(elsewhere, fake)
     assert not cache.exists()
+    assert "redirect" in caplog.text
+    for secret in credentials(fake):
+        assert secret not in caplog.text
