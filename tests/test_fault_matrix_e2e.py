@@ -339,6 +339,44 @@ async def test_dead_refresh_token_means_sign_in_expired_everywhere(
             assert_no_secrets(world, caplog.text)
 
 
+#: Each request of the sign-in chain, and the redirect it answers.
+SIGN_IN_REDIRECTS = {
+    "Microsoft refresh-token grant": ("login.microsoftonline.com/consumers/oauth2/v2.0/token", 307),
+    "Xbox user token": ("user.auth.xboxlive.com/user/authenticate", 307),
+    "XSTS token": ("xsts.auth.xboxlive.com/xsts/authorize", 307),
+    "Spartan token": ("settings.svc.halowaypoint.com/spartan-token", 307),
+    "clearance": (
+        "settings.svc.halowaypoint.com/oban/flight-configurations/titles/hi/audiences/RETAIL/active",
+        302,
+    ),
+}
+
+
+@pytest.mark.parametrize("step", list(SIGN_IN_REDIRECTS))
+async def test_a_redirect_during_sign_in_is_never_followed(
+    tmp_path: Path, step: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    target, status = SIGN_IN_REDIRECTS[step]
+    async with FakeHalo() as halo, FakeHalo() as elsewhere:
+        halo.access_token_lifetime = 60  # MSAL must redeem the refresh token to go on
+        async with msal_world(tmp_path, halo) as world:
+            before = database_rows(world)
+            # Halo refuses the current Spartan token once: every command needs a new sign-in,
+            # and one step of it answers a redirect to another host.
+            halo.revoke_spartan_tokens()
+            halo.fail(target, status=status, location=f"{elsewhere.base_url}/{target}", times=None)
+            recs = await asyncio.gather(
+                *(run_case(world, case, FIRST_USER + i) for i, case in enumerate(CASES))
+            )
+            for case, rec in zip(CASES, recs, strict=True):
+                check_answer(case, rec, REDIRECTED)
+            assert halo.count(target) >= 1
+            assert database_rows(world) == before
+            await still_up(world)  # the next sign-in, without the redirect, works
+            assert elsewhere.requests == [], "a sign-in request followed a redirect"
+            assert_no_secrets(world, caplog.text)
+
+
 async def test_connection_refused(tmp_path: Path) -> None:
     # Nothing listens on the port: every request, sign-in included, is refused.
     with contextlib.closing(socket.socket()) as sock:
