@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,7 @@ from bot.halo.ratelimit import UpstreamLimiter
 from bot.halo.urls import PROFILE_HOST, build_url, segment
 from tests.fakes.halo_server import NOBLE_SIX, FakeHalo
 
+ROOT = Path(__file__).resolve().parents[1]
 CLIENT_ID = "00000000-1111-2222-3333-444444444444"
 TOKEN_ENDPOINT = "login.microsoftonline.com/consumers/oauth2/v2.0/token"
 SPARTAN = "settings.svc.halowaypoint.com/spartan-token"
@@ -208,3 +211,45 @@ async def test_a_login_during_a_refresh_is_not_overwritten(
     (grant,) = fake.requests_to(TOKEN_ENDPOINT)
     assert grant.form()["refresh_token"] in saved
     assert cached_accounts(cache) == {"new.admin@example.com"}
+
+
+async def test_a_halo_bot_login_process_is_not_overwritten_by_a_running_bot(
+    fake: FakeHalo, cache: Path, make_provider: Callable[..., MsalTokenProvider]
+) -> None:
+    """The same race with the real command: ``python -m bot login`` in its own process."""
+    provider = make_provider(cache)
+    fake.fail(TOKEN_ENDPOINT, delay=4.0, times=1)  # the bot's refresh-token grant is slow
+    refreshing = asyncio.create_task(provider.get())
+    await until(lambda: fake.count(TOKEN_ENDPOINT) == 2)
+
+    fake.account_username = "new.admin@example.com"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "HALO_", "AZURE_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        AZURE_CLIENT_ID=CLIENT_ID,
+        HALO_API_BASE_URL=fake.base_url,
+        HALO_TOKEN_CACHE=str(cache),
+    )
+    login = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--env-file",
+        str(cache.parent / "none.env"),
+        "login",
+        env=env,
+        cwd=cache.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(login.communicate(), 60)
+    assert login.returncode == 0, err.decode()
+    assert "Signed in as new.admin@example.com" in out.decode()
+    await refreshing
+
+    assert cached_accounts(cache) == {"new.admin@example.com"}
+    saved = cached_refresh_tokens(cache)
+    fake.clear_requests()
+    await provider.refresh()
+    (grant,) = fake.requests_to(TOKEN_ENDPOINT)
+    assert grant.form()["refresh_token"] in saved
