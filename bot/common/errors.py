@@ -72,6 +72,14 @@ class HaloDataError(UserFacingError):
     title = "Unreadable answer from Halo"
 
 
+class UpstreamRedirectError(HaloUnavailableError):
+    """Halo or a sign-in server answered with a redirect (3xx). The bot never follows one:
+    the request carries its Spartan token, clearance or refresh token, and a redirect
+    could hand them to another host."""
+
+    title = "Halo is not answering"
+
+
 class SignInExpiredError(UserFacingError):
     """The bot's own Halo sign-in is dead; an admin must run ``halo-bot login``."""
 

@@ -8,6 +8,7 @@ never echoed.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +35,24 @@ def _check_http_url(value: str | None) -> str | None:
         raise ValueError("must be an http:// or https:// URL")
     if parts.query or parts.fragment:
         raise ValueError("must not contain a query string or fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(
+            "must be an https:// URL: plain http:// is accepted only for this machine "
+            "(127.0.0.1, ::1, localhost), since tokens travel in the requests"
+        )
     return value.rstrip("/")
+
+
+def _is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or ``localhost``: the only hosts tokens may reach in plain text."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):

@@ -15,6 +15,12 @@ _GENERIC_SECRET = re.compile(
     r"|spartantoken|rpsticket|device_code)(['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}&]+)"
 )
 
+# Interaction tokens travel in the URL path: ``/webhooks/{application_id}/{token}`` (follow-ups,
+# edits) and ``/interactions/{interaction_id}/{token}/callback``. discord.py logs these routes
+# (its webhook adapter at DEBUG, its rate-limit warnings at any level); the token is the
+# password of the interaction's webhook for 15 minutes, so it is cut at every level.
+_URL_PATH_TOKEN = re.compile(r"(?i)(/(?:webhooks|interactions)/[^/\s'\"]+/)([^/?#\s'\"]+)")
+
 
 class SecretRedactingFilter(logging.Filter):
     """Replaces every known secret (and token-shaped key/value pairs) in a record."""
@@ -31,6 +37,7 @@ class SecretRedactingFilter(logging.Filter):
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        text = _URL_PATH_TOKEN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
         return _GENERIC_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -27,6 +27,7 @@ from bot.common.errors import (
     HaloUnavailableError,
     RateLimitedError,
     SignInExpiredError,
+    UpstreamRedirectError,
 )
 from bot.halo.auth import HaloTokens, TokenProvider
 from bot.halo.ratelimit import PausedPastDeadline, UpstreamLimiter, parse_retry_after
@@ -38,6 +39,10 @@ SPARTAN_HEADER = "x-343-authorization-spartan"
 CLEARANCE_HEADER = "343-clearance"
 UNAVAILABLE = "Halo's servers aren't answering right now. Please try again in a few minutes."
 UNREADABLE = "Halo returned data we could not read. Please try again later."
+REDIRECTED = (
+    "Halo's servers answered with a redirect to another address, which the bot never "
+    "follows because it would carry the bot's sign-in along. Please try again later."
+)
 
 
 @dataclass(frozen=True)
@@ -129,17 +134,33 @@ class HaloHttp:
             timeout = aiohttp.ClientTimeout(total=min(policy.attempt_timeout, remaining))
             self.requests_sent[host] += 1
             try:
+                # Never follow a redirect: aiohttp would re-send the Spartan token and the
+                # clearance to wherever the Location points.
                 async with self._session.request(
-                    method, target, headers=headers, json=json_body, timeout=timeout
+                    method,
+                    target,
+                    headers=headers,
+                    json=json_body,
+                    timeout=timeout,
+                    allow_redirects=False,
                 ) as resp:
                     status = resp.status
                     retry_after_header = resp.headers.get("Retry-After")
+                    location = resp.headers.get("Location")
                     body = await resp.read()
             except (TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("Halo request to %s failed: %s", host, exc.__class__.__name__)
-                status, body, retry_after_header = 0, b"", None
+                status, body, retry_after_header, location = 0, b"", None, None
             if 200 <= status < 300:
                 return body
+            if 300 <= status < 400:
+                log.warning(
+                    "Halo request to %s answered HTTP %s, a redirect to %s: not followed",
+                    host,
+                    status,
+                    host_of(location or "") or "an unknown host",
+                )
+                raise UpstreamRedirectError(REDIRECTED)
             if status == 401 and halo:
                 if refreshed:
                     log.error("Halo still answers 401 after a token refresh (%s)", host)

@@ -317,6 +317,7 @@ class Fault:
     truncate: bool = False
     wrong_shape: bool = False
     disconnect: bool = False
+    location: str | None = None
     hits: int = 0
     regex: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -344,6 +345,7 @@ class Fault:
             "truncate": self.truncate,
             "wrong_shape": self.wrong_shape,
             "disconnect": self.disconnect,
+            "location": self.location,
             "hits": self.hits,
         }
 
@@ -659,6 +661,7 @@ class FakeHalo:
         truncate: bool = False,
         wrong_shape: bool = False,
         disconnect: bool = False,
+        location: str | None = None,
     ) -> Fault:
         """Inject a failure for requests whose ``"{host}{path}"`` matches ``pattern``.
 
@@ -667,7 +670,8 @@ class FakeHalo:
         ``delay`` waits first (alone, the normal answer follows); ``hang`` never answers
         (until :meth:`release_hangs` or :meth:`close`); ``disconnect`` drops the
         connection; ``truncate`` cuts the answer in half (Content-Length stays whole);
-        ``wrong_shape`` answers 200 with well-formed JSON of the wrong shape.
+        ``wrong_shape`` answers 200 with well-formed JSON of the wrong shape; ``location``
+        answers a redirect there (``status`` 302 unless given, e.g. 307 to keep a POST body).
         ``times=None`` (or negative) applies to every matching request. Note that aiohttp
         retries an idempotent request (GET) once after a dropped connection, so
         ``disconnect=True`` needs ``times=2`` to make one GET fail.
@@ -683,6 +687,7 @@ class FakeHalo:
             truncate=truncate,
             wrong_shape=wrong_shape,
             disconnect=disconnect,
+            location=location,
         )
         self.faults.append(fault)
         return fault
@@ -784,10 +789,19 @@ class FakeHalo:
     def _fault_response(fault: Fault) -> web.Response | None:
         if fault.wrong_shape:
             return _json(WRONG_SHAPE, status=fault.status or 200)
-        if fault.status is None and fault.body is None and fault.retry_after is None:
+        if (
+            fault.status is None
+            and fault.body is None
+            and fault.retry_after is None
+            and fault.location is None
+        ):
             return None
-        status = fault.status or (429 if fault.retry_after is not None else 200)
         headers: dict[str, str] = {}
+        if fault.location is not None:
+            headers["Location"] = fault.location
+            status = fault.status or 302
+        else:
+            status = fault.status or (429 if fault.retry_after is not None else 200)
         if fault.retry_after is not None:
             headers["Retry-After"] = f"{fault.retry_after:g}"
         if fault.body is not None:
@@ -1521,6 +1535,7 @@ class FakeHalo:
                 truncate=bool(data.get("truncate", False)),
                 wrong_shape=bool(data.get("wrong_shape", False)),
                 disconnect=bool(data.get("disconnect", False)),
+                location=data.get("location"),
             )
             return _json(fault.to_json())
         if (method, path) == ("DELETE", "/faults"):

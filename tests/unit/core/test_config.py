@@ -170,3 +170,49 @@ def test_require_azure() -> None:
     with pytest.raises(ConfigError, match="AZURE_CLIENT_ID"):
         load().require_azure()
     assert load(AZURE_CLIENT_ID="id-1").require_azure() == "id-1"
+
+
+# -- plain-text endpoints: http:// only to this machine ---------------------------------
+
+URL_VARS = ("DISCORD_API_BASE", "HALO_API_BASE_URL")
+
+
+@pytest.mark.parametrize("name", URL_VARS)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://127.1.2.3/api",
+        "http://[::1]:9000/x",
+        "http://localhost:1234",
+        "http://LOCALHOST",
+        "https://discord.com/api/v10",
+        "https://proxy.example.org:8443/halo",
+    ],
+)
+def test_loopback_http_and_any_https_are_accepted(name: str, url: str) -> None:
+    s = load(**{name: url})
+    assert getattr(s, name.lower()) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("name", URL_VARS)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://discord.com/api/v10",
+        "http://halo-proxy.example.org",
+        "http://10.0.0.5:8080",
+        "http://192.168.1.10",
+        "http://128.0.0.1",
+        "http://[::2]:80",
+        "http://localhost.example.org",
+        "http://127.0.0.1.nip.io",
+        "http://0.0.0.0:8080",
+    ],
+)
+def test_plain_http_to_another_host_is_a_one_line_error(name: str, url: str) -> None:
+    message = error_of(**{name: url})
+    assert message.startswith("Configuration error: ")
+    assert name in message
+    assert "https://" in message
+    assert "\n" not in message

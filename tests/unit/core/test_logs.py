@@ -56,3 +56,20 @@ def test_exception_text_is_redacted(capsys: pytest.CaptureFixture) -> None:
     err = capsys.readouterr().err
     assert "exc-secret-000" not in err
     assert "RuntimeError" in err
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
+def test_interaction_tokens_in_routes_are_redacted_at_every_level(
+    capsys: pytest.CaptureFixture, level: int
+) -> None:
+    setup_logging(logging.DEBUG)
+    token = "aW50ZXJhY3Rpb246" + "Zx_9-Qw" * 9
+    log = logging.getLogger("discord.webhook.async_")
+    log.log(level, "POST https://discord.com/api/v10/webhooks/123456/%s has returned 200", token)
+    log.log(level, "POST /interactions/987654/%s/callback responded with 429", token)
+    log.log(level, "PATCH http://127.0.0.1:5/api/v10/webhooks/1/%s/messages/@original", token)
+    err = capsys.readouterr().err
+    assert token not in err
+    assert "/webhooks/123456/[redacted] has returned 200" in err
+    assert "/interactions/987654/[redacted]/callback" in err
+    assert "/webhooks/1/[redacted]/messages/@original" in err

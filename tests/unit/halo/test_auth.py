@@ -63,11 +63,22 @@ TOKEN_ENDPOINT = "login.microsoftonline.com/consumers/oauth2/v2.0/token"
 
 
 class Clock:
+    """The wall clock and the monotonic clock of a provider, moved together by tests."""
+
     def __init__(self) -> None:
         self.now = datetime.now(UTC)
+        self.ticks = 1000.0
 
     def __call__(self) -> datetime:
         return self.now
+
+    def monotonic(self) -> float:
+        return self.ticks
+
+    def set(self, moment: datetime) -> None:
+        """Let time pass until ``moment`` (by the wall clock the provider was given)."""
+        self.ticks += (moment - self.now).total_seconds()
+        self.now = moment
 
 
 @pytest.fixture
@@ -115,6 +126,7 @@ async def make_provider(
             session,
             api_base=fake.base_url,
             clock=clock,
+            monotonic=clock.monotonic,
             **kwargs,  # type: ignore[arg-type]
         )
         made.append(provider)
@@ -173,7 +185,8 @@ async def test_device_code_login_replaces_a_world_readable_cache(
     await device_code_login(CLIENT_ID, cache_path, api_base=fake.base_url, prompt=lambda _: None)
     assert mode(cache_path) == 0o600
     assert "RefreshToken" in json.loads(read(cache_path))
-    assert listing(cache_path.parent) == [cache_path.name]
+    # No temporary file left behind; only the cache and its lock file.
+    assert listing(cache_path.parent) == [cache_path.name, f"{cache_path.name}.lock"]
 
 
 async def test_device_code_login_declined(fake: FakeHalo, cache_path: Path) -> None:
@@ -254,11 +267,11 @@ async def test_tokens_are_reused_until_near_expiry(
     provider = make_provider(signed_in)
     first = await provider.get()
     assert await provider.get() is first
-    clock.now = first.expires_at - timedelta(minutes=6)
+    clock.set(first.expires_at - timedelta(minutes=6))
     assert await provider.get() is first
     assert fake.count(SPARTAN) == 1
 
-    clock.now = first.expires_at - timedelta(minutes=4)  # inside the 5-minute margin
+    clock.set(first.expires_at - timedelta(minutes=4))  # inside the 5-minute margin
     second = await provider.get()
     assert second.spartan != first.spartan
     assert second.spartan == fake.issued["spartan"][-1]
@@ -275,7 +288,7 @@ async def test_fifty_concurrent_callers_share_one_chain(
     assert fake.count("xsts/authorize") == 1
     assert fake.count(TOKEN_ENDPOINT) == 2  # the login, then one refresh
 
-    clock.now = results[0].expires_at + timedelta(seconds=1)  # expired
+    clock.set(results[0].expires_at + timedelta(seconds=1))  # expired
     again = await asyncio.gather(*(provider.get() for _ in range(50)))
     assert len({r.spartan for r in again}) == 1
     assert again[0].spartan != results[0].spartan
@@ -417,7 +430,7 @@ async def test_tokens_never_reach_the_logs(
     caplog.set_level(logging.DEBUG)
     provider = make_provider(signed_in)
     tokens = await provider.get()
-    clock.now = tokens.expires_at
+    clock.set(tokens.expires_at)
     await provider.get()
     fake.revoke_access_tokens()
     await provider.refresh()

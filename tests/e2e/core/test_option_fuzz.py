@@ -18,7 +18,7 @@ from bot.core.playlists import known_playlist, resolve_playlist, suggest_playlis
 from bot.features.stats.seasons import build_directory
 from bot.halo.client import HaloClient
 from bot.halo.models import CsrSeasonCalendar, SeasonCalendar
-from tests.e2e.bot.test_security import assert_no_pings
+from tests.e2e.core.test_security import assert_no_pings
 from tests.fakes.halo_server import NOBLE_SIX
 from tests.support.paths import HALO_FIXTURES
 from tests.support.world import World

@@ -93,9 +93,14 @@ CASES = [
 ]
 UNAVAILABLE = ("Halo is not answering", "aren't answering")
 UNREADABLE = ("Unreadable answer from Halo", "could not read")
+REDIRECTED = ("Halo is not answering", "redirect to another address")
 EXPIRED = ("Halo sign-in expired", "`halo-bot login`")
 SLOW_DOWN = ("Slow down", "try again in 3 seconds")
 OK = ("", "")  # the normal answer
+
+
+#: Stands for the second listener's URL in a fault's ``location``.
+ELSEWHERE = "{elsewhere}"
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,10 @@ FAULTS: dict[str, Fault] = {
     "truncated JSON": Fault({"truncate": True, "times": None}, UNAVAILABLE),
     "malformed JSON": Fault({"status": 200, "body": b'{"Value": [{', "times": None}, UNREADABLE),
     "wrong shape": Fault({"wrong_shape": True, "times": None}, UNREADABLE),
+    # A redirect to another host (a second listener, see ``elsewhere``): never followed, since
+    # the request carries the Spartan token and the clearance.
+    "302 to another host": Fault({"status": 302, "location": ELSEWHERE, "times": None}, REDIRECTED),
+    "307 to another host": Fault({"status": 307, "location": ELSEWHERE, "times": None}, REDIRECTED),
 }
 
 
@@ -164,10 +173,13 @@ async def msal_world(tmp_path: Path, halo: FakeHalo | None = None) -> AsyncItera
 
 
 def secrets_in_use(world: World) -> list[str]:
-    """Every credential of this run: the Discord token, and each Microsoft, Xbox and
-    Halo token the fake issued (access, refresh, user, XSTS, Spartan...)."""
+    """Every credential of this run: the Discord token, each interaction token the fake
+    Discord issued (it is the password of the interaction's webhook), and each Microsoft,
+    Xbox and Halo token the fake Halo issued (access, refresh, user, XSTS, Spartan...)."""
     issued = [token for tokens in world.halo.issued.values() for token in tokens]
-    return [TOKEN, *(t for t in issued if len(t) >= 12)]
+    interactions = [rec.token for rec in world.discord.interactions.values()]
+    assert interactions, "no interaction ran"
+    return [TOKEN, *interactions, *(t for t in issued if len(t) >= 12)]
 
 
 def assert_no_secrets(world: World, log_text: str) -> None:
@@ -265,10 +277,17 @@ async def test_every_command_and_the_announcement_loop_survive(
     tmp_path: Path, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     fault = FAULTS[name]
-    async with msal_world(tmp_path) as world:
+    async with FakeHalo() as elsewhere, msal_world(tmp_path) as world:
+
+        def inject(pattern: str) -> None:
+            kwargs = dict(fault.kwargs)
+            if kwargs.get("location") == ELSEWHERE:
+                kwargs["location"] = f"{elsewhere.base_url}/{pattern}"
+            world.halo.fail(pattern, **kwargs)
+
         before = database_rows(world)
         for case in CASES:
-            world.halo.fail(case.pattern, **fault.kwargs)
+            inject(case.pattern)
         recs = await asyncio.gather(
             *(run_case(world, case, FIRST_USER + i) for i, case in enumerate(CASES))
         )
@@ -283,7 +302,7 @@ async def test_every_command_and_the_announcement_loop_survive(
         world.halo.reset_faults()
         world.halo.release_hangs()
         world.halo.set_csr(NOBLE_SIX.xuid, RANKED_ARENA, 1510)  # would be a tier change
-        world.halo.fail(SKILL, **fault.kwargs)
+        inject(SKILL)
         report = await announcer(world).run_once()
         if fault.cycle_fails:
             assert report.failed_batches >= 1, report
@@ -293,6 +312,7 @@ async def test_every_command_and_the_announcement_loop_survive(
         assert announcer(world).poll.is_running()
         await still_up(world)
         assert_no_secrets(world, caplog.text)
+        assert elsewhere.requests == [], "a request followed a redirect to another host"
 
 
 async def test_dead_refresh_token_means_sign_in_expired_everywhere(
@@ -316,6 +336,44 @@ async def test_dead_refresh_token_means_sign_in_expired_everywhere(
             assert database_rows(world) == before
             assert announcer(world).poll.is_running()
             world.discord.assert_healthy()
+            assert_no_secrets(world, caplog.text)
+
+
+#: Each request of the sign-in chain, and the redirect it answers.
+SIGN_IN_REDIRECTS = {
+    "Microsoft refresh-token grant": ("login.microsoftonline.com/consumers/oauth2/v2.0/token", 307),
+    "Xbox user token": ("user.auth.xboxlive.com/user/authenticate", 307),
+    "XSTS token": ("xsts.auth.xboxlive.com/xsts/authorize", 307),
+    "Spartan token": ("settings.svc.halowaypoint.com/spartan-token", 307),
+    "clearance": (
+        "settings.svc.halowaypoint.com/oban/flight-configurations/titles/hi/audiences/RETAIL/active",
+        302,
+    ),
+}
+
+
+@pytest.mark.parametrize("step", list(SIGN_IN_REDIRECTS))
+async def test_a_redirect_during_sign_in_is_never_followed(
+    tmp_path: Path, step: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    target, status = SIGN_IN_REDIRECTS[step]
+    async with FakeHalo() as halo, FakeHalo() as elsewhere:
+        halo.access_token_lifetime = 60  # MSAL must redeem the refresh token to go on
+        async with msal_world(tmp_path, halo) as world:
+            before = database_rows(world)
+            # Halo refuses the current Spartan token once: every command needs a new sign-in,
+            # and one step of it answers a redirect to another host.
+            halo.revoke_spartan_tokens()
+            halo.fail(target, status=status, location=f"{elsewhere.base_url}/{target}", times=None)
+            recs = await asyncio.gather(
+                *(run_case(world, case, FIRST_USER + i) for i, case in enumerate(CASES))
+            )
+            for case, rec in zip(CASES, recs, strict=True):
+                check_answer(case, rec, REDIRECTED)
+            assert halo.count(target) >= 1
+            assert database_rows(world) == before
+            await still_up(world)  # the next sign-in, without the redirect, works
+            assert elsewhere.requests == [], "a sign-in request followed a redirect"
             assert_no_secrets(world, caplog.text)
 
 
