@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
 
 from pydantic import Field
 
@@ -246,7 +245,6 @@ class Playlist(HaloModel):
     public_name: Text = ""
     description: Text = ""
     has_csr: bool | None = None
-    tags: ListOf[Any] = Field(default_factory=list)
     rotation_entries: ListOf[PlaylistRotationEntry] = Field(default_factory=list)
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from pydantic import Field
 
@@ -60,145 +59,19 @@ class CoreStats(HaloModel):
     emp_assists: int = 0
     max_killing_spree: int = 0
     medals: ListOf[MedalCount] = Field(default_factory=list)
-    personal_scores: ListOf[MedalCount] = Field(default_factory=list)
     spawns: int = 0
     objectives_completed: int = 0
     average_life_duration: HaloDuration | None = None
 
 
-class CaptureTheFlagStats(HaloModel):
-    """CTF stats."""
-
-    flag_capture_assists: int = 0
-    flag_captures: int = 0
-    flag_carriers_killed: int = 0
-    flag_grabs: int = 0
-    flag_returners_killed: int = 0
-    flag_returns: int = 0
-    flag_secures: int = 0
-    flag_steals: int = 0
-    kills_as_flag_carrier: int = 0
-    kills_as_flag_returner: int = 0
-    time_as_flag_carrier: HaloDuration = timedelta(0)
-
-
-class EliminationStats(HaloModel):
-    """Elimination/Attrition stats."""
-
-    allies_revived: int = 0
-    elimination_assists: int = 0
-    eliminations: int = 0
-    enemy_revives_denied: int = 0
-    executions: int = 0
-    kills_as_last_player_standing: int = 0
-    last_players_standing_killed: int = 0
-    rounds_survived: int = 0
-    times_revived_by_ally: int = 0
-
-
-class ExtractionStats(HaloModel):
-    """Extraction stats."""
-
-    successful_extractions: int = 0
-    extraction_conversions_denied: int = 0
-    extraction_conversions_completed: int = 0
-    extraction_initiations_denied: int = 0
-    extraction_initiations_completed: int = 0
-
-
-class InfectionStats(HaloModel):
-    """Infection stats."""
-
-    alphas_killed: int = 0
-    spartans_infected: int = 0
-    spartans_infected_as_alpha: int = 0
-    kills_as_last_spartan_standing: int = 0
-    last_spartans_standing_infected: int = 0
-    rounds_as_alpha: int = 0
-    rounds_as_last_spartan_standing: int = 0
-    rounds_finished_as_infected: int = 0
-    rounds_survived_as_spartan: int = 0
-    rounds_survived_as_last_spartan_standing: int = 0
-    time_as_last_spartan_standing: HaloDuration = timedelta(0)
-    infected_killed: int = 0
-
-
-class OddballStats(HaloModel):
-    """Oddball stats."""
-
-    kills_as_skull_carrier: int = 0
-    longest_time_as_skull_carrier: HaloDuration = timedelta(0)
-    skull_carriers_killed: int = 0
-    skull_grabs: int = 0
-    time_as_skull_carrier: HaloDuration = timedelta(0)
-    skull_scoring_ticks: int = 0
-
-
-class ZonesStats(HaloModel):
-    """Strongholds/King of the Hill stats."""
-
-    zone_captures: int = 0
-    zone_defensive_kills: int = 0
-    zone_offensive_kills: int = 0
-    zone_secures: int = 0
-    total_zone_occupation_time: HaloDuration = timedelta(0)
-    zone_scoring_ticks: int = 0
-
-
-class StockpileStats(HaloModel):
-    """Stockpile stats."""
-
-    kills_as_power_seed_carrier: int = 0
-    power_seed_carriers_killed: int = 0
-    power_seeds_deposited: int = 0
-    power_seeds_stolen: int = 0
-    time_as_power_seed_carrier: HaloDuration = timedelta(0)
-    time_as_power_seed_driver: HaloDuration = timedelta(0)
-
-
-class PvpStats(HaloModel):
-    """Kills, deaths and assists against players."""
-
-    kills: int = 0
-    deaths: int = 0
-    assists: int = 0
-
-
-class PveStats(HaloModel):
-    """Kills, deaths and assists against AI."""
-
-    kills: int = 0
-    deaths: int = 0
-    assists: int = 0
-    marine_kills: int = 0
-    grunt_kills: int = 0
-    jackal_kills: int = 0
-    elite_kills: int = 0
-    brute_kills: int = 0
-    hunter_kills: int = 0
-    skimmer_kills: int = 0
-    sentinel_kills: int = 0
-    boss_kills: int = 0
-
-
-class ServiceRecordSubqueries(HaloModel):
-    """What the record covers; every list is ``None`` for an empty record."""
-
-    season_ids: list[str] | None = None
-    game_variant_categories: list[int | str] | None = None
-    is_ranked: list[bool] | None = None
-    playlist_asset_ids: list[str] | None = None
-    gameplay_interactions: list[int | str] | None = None
-
-
 class ServiceRecord(HaloModel):
     """``GET halostats .../hi/players/{player}/Matchmade/servicerecord``.
 
-    The mode blocks (CTF, Oddball, ...) are ``None`` when Halo leaves them out.
-    Rates are percentages (0-100) and ``None`` when there is nothing to divide by.
+    Only what the bot shows is read: the totals and the core stats with their medals
+    (the per-mode blocks, personal scores and subqueries are skipped). Rates are
+    percentages (0-100) and ``None`` when there is nothing to divide by.
     """
 
-    subqueries: OrDefault[ServiceRecordSubqueries] = Field(default_factory=ServiceRecordSubqueries)
     time_played: HaloDuration = timedelta(0)
     #: Required: an answer without it is not a service record (even an empty one has 0).
     matches_completed: int
@@ -206,15 +79,6 @@ class ServiceRecord(HaloModel):
     losses: int = 0
     ties: int = 0
     core_stats: OrDefault[CoreStats] = Field(default_factory=CoreStats)
-    capture_the_flag_stats: CaptureTheFlagStats | None = None
-    elimination_stats: EliminationStats | None = None
-    extraction_stats: ExtractionStats | None = None
-    infection_stats: InfectionStats | None = None
-    oddball_stats: OddballStats | None = None
-    zones_stats: ZonesStats | None = None
-    stockpile_stats: StockpileStats | None = None
-    pvp_stats: PvpStats | None = None
-    pve_stats: PveStats | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -398,7 +262,6 @@ class MatchStats(HaloModel):
 
     match_id: str
     match_info: MatchInfo | None = None
-    teams: ListOf[Any] = Field(default_factory=list)
     players: ListOf[MatchPlayer]
 
     def player(self, xuid: str | int) -> MatchPlayer | None:
