@@ -273,7 +273,7 @@ class HaloClient:
 
     # -- static game content (gamecms-hacs) ---------------------------------------------
 
-    async def _static(self, path: str, parse: Callable[[Any], T]) -> T:
+    async def _static(self, path: str, parse: Callable[[bytes], T]) -> T:
         url = build_url(GAMECMS_HOST, path)
         try:
             return await self._get(url, self.static_ttl, parse)
