@@ -16,7 +16,7 @@ from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
 from bot.common.text import escape
 from bot.halo import models
 from bot.halo.cache import CachedFetcher
-from bot.halo.http import HaloHttp, UpstreamStatusError
+from bot.halo.http import UNREADABLE, HaloHttp, UpstreamStatusError
 from bot.halo.urls import (
     DISCOVERY_HOST,
     ECONOMY_HOST,
@@ -25,6 +25,7 @@ from bot.halo.urls import (
     SKILL_HOST,
     STATS_HOST,
     build_url,
+    host_of,
     segment,
 )
 
@@ -74,14 +75,21 @@ class HaloClient:
         return self._cache
 
     async def _get(
-        self, url: str, ttl: float, parse: Callable[[Any], T], *, fresh: bool = False
+        self, url: str, ttl: float, parse: Callable[[bytes], T], *, fresh: bool = False
     ) -> T:
         """``url`` parsed, from the cache when there; ``fresh``: always from Halo and not
-        kept (identical calls in flight are still shared)."""
+        kept (identical calls in flight are still shared). The answer's bytes go straight
+        to the model's JSON parser (pydantic-core), never through ``json.loads``."""
 
         async def fetch() -> T:
-            raw = await self.http.get_json(url)
-            return parse(raw)
+            body = await self.http.request("GET", url)
+            try:
+                return parse(body)
+            except HaloDataError as exc:
+                if not models.is_malformed_json(exc):
+                    raise  # valid JSON of the wrong shape
+                log.warning("Unreadable JSON from %s", host_of(url))
+                raise HaloDataError(UNREADABLE) from exc.__cause__
 
         if fresh:
             return await self._cache.coalescer.run(url, fetch)
@@ -263,16 +271,9 @@ class HaloClient:
                 return None
             raise _player_error(exc) from None
 
-    async def get_career_rank(self, xuid: str) -> models.PlayerCareerRank:
-        url = self._economy_url(xuid, "rewardtracks/careerranks/careerrank1")
-        try:
-            return await self._get(url, self.player_ttl, _career_rank)
-        except UpstreamStatusError as exc:
-            raise _player_error(exc) from None
-
     # -- static game content (gamecms-hacs) ---------------------------------------------
 
-    async def _static(self, path: str, parse: Callable[[Any], T]) -> T:
+    async def _static(self, path: str, parse: Callable[[bytes], T]) -> T:
         url = build_url(GAMECMS_HOST, path)
         try:
             return await self._get(url, self.static_ttl, parse)
@@ -351,7 +352,7 @@ def _unexpected(exc: UpstreamStatusError) -> Exception:
     return HaloDataError("Halo refused the request. Please try again later.")
 
 
-# Parsers: one per endpoint, so the cache stores typed models.
+# Parsers (answer bytes -> model): one per endpoint, so the cache stores typed models.
 _user = models.ProfileUser.parse
 _users = models.ProfileUsers.parse
 _csr = models.PlaylistCsr.parse
@@ -361,7 +362,6 @@ _match_stats = models.MatchStats.parse
 _match_skill = models.MatchSkill.parse
 _player_operations = models.PlayerOperations.parse
 _track_progress = models.PlayerRewardTrack.parse
-_career_rank = models.PlayerCareerRank.parse
 _season_calendar = models.SeasonCalendar.parse
 _csr_calendar = models.CsrSeasonCalendar.parse
 _reward_track = models.RewardTrack.parse

@@ -1,0 +1,141 @@
+"""Typed, tolerant models of the Halo Infinite answers the bot reads, one module per
+Halo service; every public name is importable from here.
+
+- :mod:`.types`: the tolerant field types (null as empty, wrapped dates, durations, XUIDs)
+- :mod:`.base`: :func:`parse`, the base models, :class:`LocalizedText`
+- :mod:`.profile`: gamertags and XUIDs
+- :mod:`.skill`: CSR per playlist and per match
+- :mod:`.stats`: service records, match history, one match's stats
+- :mod:`.economy`: a player's Operations and events
+- :mod:`.gamecms`: static content (calendars, seasons, reward tracks, medals, playlists)
+"""
+
+from bot.halo.models.base import (
+    HALO_DATA_MESSAGE,
+    CamelModel,
+    HaloModel,
+    LocalizedText,
+    is_malformed_json,
+    parse,
+    track_id_from_path,
+)
+from bot.halo.models.economy import PlayerOperations, PlayerRewardTrack, RewardTrackProgress
+from bot.halo.models.gamecms import (
+    CalendarEvent,
+    CalendarSeason,
+    CareerRankPointer,
+    CsrSeason,
+    CsrSeasonCalendar,
+    CurrencyReward,
+    InventoryReward,
+    Medal,
+    MedalMetadata,
+    Playlist,
+    PlaylistRotationEntry,
+    RewardSet,
+    RewardTrack,
+    RewardTrackRank,
+    RotationEntryMetadata,
+    SeasonCalendar,
+    SeasonMetadata,
+)
+from bot.halo.models.profile import Gamerpic, ProfileUser, ProfileUsers
+from bot.halo.models.skill import (
+    CsrResult,
+    CsrValue,
+    MatchSkill,
+    MatchSkillResult,
+    PlayerCsr,
+    PlayerMatchSkill,
+    PlaylistCsr,
+    RankRecap,
+)
+from bot.halo.models.stats import (
+    GAME_VARIANT_CATEGORIES,
+    OUTCOMES,
+    AssetRef,
+    CoreStats,
+    MatchHistory,
+    MatchHistoryEntry,
+    MatchInfo,
+    MatchPlayer,
+    MatchStats,
+    MedalCount,
+    PlayerTeamStats,
+    ServiceRecord,
+    TeamStatsBlock,
+)
+from bot.halo.models.types import (
+    HaloDateTime,
+    HaloDuration,
+    ListOf,
+    OrDefault,
+    Text,
+    Xuid,
+    as_utc,
+    xuid_digits,
+    xuid_text,
+)
+
+__all__ = [
+    "GAME_VARIANT_CATEGORIES",
+    "HALO_DATA_MESSAGE",
+    "OUTCOMES",
+    "AssetRef",
+    "CalendarEvent",
+    "CalendarSeason",
+    "CamelModel",
+    "CareerRankPointer",
+    "CoreStats",
+    "CsrResult",
+    "CsrSeason",
+    "CsrSeasonCalendar",
+    "CsrValue",
+    "CurrencyReward",
+    "Gamerpic",
+    "HaloDateTime",
+    "HaloDuration",
+    "HaloModel",
+    "InventoryReward",
+    "ListOf",
+    "LocalizedText",
+    "MatchHistory",
+    "MatchHistoryEntry",
+    "MatchInfo",
+    "MatchPlayer",
+    "MatchSkill",
+    "MatchSkillResult",
+    "MatchStats",
+    "Medal",
+    "MedalCount",
+    "MedalMetadata",
+    "OrDefault",
+    "PlayerCsr",
+    "PlayerMatchSkill",
+    "PlayerOperations",
+    "PlayerRewardTrack",
+    "PlayerTeamStats",
+    "Playlist",
+    "PlaylistCsr",
+    "PlaylistRotationEntry",
+    "ProfileUser",
+    "ProfileUsers",
+    "RankRecap",
+    "RewardSet",
+    "RewardTrack",
+    "RewardTrackProgress",
+    "RewardTrackRank",
+    "RotationEntryMetadata",
+    "SeasonCalendar",
+    "SeasonMetadata",
+    "ServiceRecord",
+    "TeamStatsBlock",
+    "Text",
+    "Xuid",
+    "as_utc",
+    "is_malformed_json",
+    "parse",
+    "track_id_from_path",
+    "xuid_digits",
+    "xuid_text",
+]
