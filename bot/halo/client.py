@@ -28,6 +28,7 @@ from bot.halo.urls import (
     host_of,
     segment,
 )
+from bot.halo.xuid import canonical_xuid, format_xuid
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ USERS_BATCH_SIZE = 100
 
 
 def xuid_token(xuid: str | int) -> str:
-    return f"xuid({int(xuid)})"
+    return format_xuid(xuid)
 
 
 def track_id_of(path: str) -> str:
@@ -116,7 +117,7 @@ class HaloClient:
 
     async def get_users(self, xuids: Iterable[str | int]) -> list[models.ProfileUser]:
         """XUIDs -> profiles, in batches. Unknown XUIDs are left out."""
-        wanted = list(dict.fromkeys(str(int(x)) for x in xuids))
+        wanted = list(dict.fromkeys(canonical_xuid(x) for x in xuids))
         found: list[models.ProfileUser] = []
         for chunk in _chunks(wanted, USERS_BATCH_SIZE):
             url = build_url(PROFILE_HOST, "/users", {"xuids": ",".join(chunk)})
@@ -149,7 +150,7 @@ class HaloClient:
         the bad id is isolated; the others still get their results. ``fresh``: not
         from the cache and not kept in it (the rank poll, which reads everyone once).
         """
-        wanted = list(dict.fromkeys(str(int(x)) for x in xuids))
+        wanted = list(dict.fromkeys(canonical_xuid(x) for x in xuids))
         results: dict[str, models.CsrResult | None] = {}
         for chunk in _chunks(wanted, self.csr_batch_size):
             results.update(await self._csr_batch(playlist_id, chunk, season, fresh))
@@ -184,7 +185,7 @@ class HaloClient:
     async def get_player_csr(
         self, playlist_id: str, xuid: str, *, season: str | None = None
     ) -> models.CsrResult | None:
-        return (await self.get_csr(playlist_id, [xuid], season=season)).get(str(int(xuid)))
+        return (await self.get_csr(playlist_id, [xuid], season=season)).get(canonical_xuid(xuid))
 
     # -- stats --------------------------------------------------------------------
 

@@ -92,28 +92,51 @@ def normalise_gamertag(gamertag: str) -> str:
 
 def format_xuid(xuid: str | int) -> str:
     """``123`` or ``"xuid(123)"`` -> ``"xuid(123)"``; ``ValueError`` for anything else."""
-    return f"xuid({xuid_from_id(str(xuid))})"
+    return f"xuid({canonical_xuid(xuid)})"
 
 
-def xuid_from_id(player_id: str) -> str:
-    """``"xuid(123)"`` or ``"123"`` -> ``"123"``; ``ValueError`` for anything else."""
-    text = player_id.strip()
+def xuid_problem(digits: str) -> str | None:
+    """The one rule for a XUID's digits: why ``digits`` is not a XUID (a sentence for the
+    member), or None when it is one: ASCII digits, at most 16 of them, not zero."""
+    if not _ASCII_DIGITS.fullmatch(digits):
+        return MSG_XUID_FORMAT
+    if len(digits) > MAX_XUID_DIGITS:
+        return MSG_XUID_TOO_LONG
+    if int(digits) == 0:
+        return MSG_XUID_ZERO
+    return None
+
+
+def canonical_xuid(value: str | int) -> str:
+    """The one XUID parser: ``123``, ``"0123"``, ``" xuid(123) "`` -> ``"123"``.
+
+    Raises ``ValueError`` (``TypeError`` for a bool or another type) when ``value`` breaks
+    :func:`xuid_problem`'s rule. Every layer (Halo answers, storage, member input) uses it.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"a XUID must be str or int, got {type(value).__name__}")
+    text = str(value).strip()
     call = _XUID_CALL.fullmatch(text)
-    digits = call.group("inner") if call else text
-    if not _ASCII_DIGITS.fullmatch(digits) or len(digits) > MAX_XUID_DIGITS:
-        raise ValueError("not a XUID")
+    digits = call.group("inner").strip() if call else text
+    problem = xuid_problem(digits)
+    if problem is not None:
+        raise ValueError(problem)
     return str(int(digits))
 
 
+def xuid_or_none(value: object) -> str | None:
+    """:func:`canonical_xuid`, or None for anything that is not a XUID (tolerant reads)."""
+    try:
+        return canonical_xuid(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 def _xuid_ref(digits: str) -> PlayerRef:
-    if not _ASCII_DIGITS.fullmatch(digits):
-        raise InvalidPlayerError(MSG_XUID_FORMAT)
-    if len(digits) > MAX_XUID_DIGITS:
-        raise InvalidPlayerError(MSG_XUID_TOO_LONG)
-    value = int(digits)
-    if value == 0:
-        raise InvalidPlayerError(MSG_XUID_ZERO)
-    return PlayerRef("xuid", str(value))
+    problem = xuid_problem(digits)
+    if problem is not None:
+        raise InvalidPlayerError(problem)
+    return PlayerRef("xuid", str(int(digits)))
 
 
 def _allowed_name(name: str) -> bool:

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from bot.common.errors import BotError
+from bot.halo.xuid import canonical_xuid
 
 T = TypeVar("T")
 
-MAX_XUID = 2**64 - 1
 MAX_SNOWFLAKE = 2**63 - 1
 MAX_GAMERTAG_LENGTH = 64
 # Bound parameters per statement; SQLite's historic limit is 999.
@@ -186,21 +186,8 @@ def from_db_time(text: str) -> datetime:
 
 
 def normalize_xuid(value: str | int) -> str:
-    """Canonical decimal string for a XUID given as digits or int; ValueError otherwise."""
-    if isinstance(value, bool):
-        raise TypeError("a XUID cannot be a bool")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text or not text.isascii() or not text.isdigit():
-            raise ValueError(f"not a decimal XUID: {value!r}")
-        number = int(text)
-    else:
-        raise TypeError(f"a XUID must be str or int, got {type(value).__name__}")
-    if not 0 < number <= MAX_XUID:
-        raise ValueError(f"XUID out of range: {value!r}")
-    return str(number)
+    """Canonical decimal string for a XUID (see :func:`bot.halo.xuid.canonical_xuid`)."""
+    return canonical_xuid(value)
 
 
 def normalize_gamertag(value: str) -> str:

@@ -16,7 +16,6 @@ to the tolerant reading only when the native one fails:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar, get_origin
@@ -24,9 +23,10 @@ from typing import Annotated, Any, TypeVar, get_origin
 from pydantic import GetCoreSchemaHandler, TypeAdapter
 from pydantic_core import PydanticCustomError, core_schema
 
+from bot.halo.xuid import xuid_or_none
+
 T = TypeVar("T")
 
-_XUID_RE = re.compile(r"[0-9]{1,20}")
 _DURATION = TypeAdapter(timedelta)
 _DATETIME = TypeAdapter(datetime)
 
@@ -125,21 +125,15 @@ HaloDuration = Annotated[timedelta, _HaloDuration()]
 
 
 def xuid_text(value: object) -> object:
-    """``123`` or ``" xuid(123) "`` -> ``"123"``; anything else unchanged."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower().startswith("xuid(") and text.endswith(")"):
-            text = text[5:-1]
-        return text
-    return value
+    """A XUID in any form Halo writes it (``123``, ``"xuid(123)"``) as canonical digits;
+    anything else unchanged (so validation reports it)."""
+    digits = xuid_or_none(value)
+    return value if digits is None else digits
 
 
 def xuid_digits(value: object) -> str | None:
     """The XUID digits of ``value`` (``123``, ``"xuid(123)"``), or ``None``."""
-    text = xuid_text(value)
-    return text if isinstance(text, str) and _XUID_RE.fullmatch(text) else None
+    return xuid_or_none(value)
 
 
 def _loose_xuid(value: object) -> str:
@@ -154,7 +148,7 @@ class _Xuid:
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         return _fallback(
-            core_schema.str_schema(pattern=r"^[0-9]{1,20}$"),
+            core_schema.str_schema(pattern=r"^[1-9][0-9]{0,15}$"),
             core_schema.no_info_plain_validator_function(_loose_xuid),
         )
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot.common.errors import InvalidPlayerError
 from bot.halo import xuid as p
-from bot.halo.xuid import PlayerRef, format_xuid, normalise_gamertag, parse_player, xuid_from_id
+from bot.halo.xuid import PlayerRef, canonical_xuid, format_xuid, normalise_gamertag, parse_player
 
 VALID: list[tuple[str, PlayerRef]] = [
     # XUIDs
@@ -178,15 +178,15 @@ def test_format_xuid(value: str | int, expected: str) -> None:
     ("player_id", "expected"),
     [("xuid(123)", "123"), ("XUID(2535445291321133)", "2535445291321133"), ("77", "77")],
 )
-def test_xuid_from_id(player_id: str, expected: str) -> None:
-    assert xuid_from_id(player_id) == expected
+def test_canonical_xuid(player_id: str, expected: str) -> None:
+    assert canonical_xuid(player_id) == expected
 
 
 @pytest.mark.parametrize(
     "bad", ["", "xuid()", "xuid(12a)", "gt(Noble)", "MY_XUID", "1" * 17, "xuid(-1)", "١٢"]
 )
-def test_xuid_from_id_rejects(bad: str) -> None:
+def test_canonical_xuid_rejects(bad: str) -> None:
     with pytest.raises(ValueError, match="XUID"):
-        xuid_from_id(bad)
+        canonical_xuid(bad)
     with pytest.raises(ValueError, match="XUID"):
         format_xuid(bad)
