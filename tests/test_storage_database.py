@@ -10,7 +10,6 @@ import sqlite3
 import sys
 import textwrap
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,17 +26,11 @@ from bot.storage import (
 )
 from bot.storage import database as database_module
 from bot.storage.database import Migration, load_migrations, split_sql
+from tests.storage_engines import engine_db, engine_target  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 XUID = "2533274800000001"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
 
 
 def snap(

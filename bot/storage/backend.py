@@ -12,19 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
-from bot.storage.models import StorageError
-
 Params = Sequence[Any]
 Dialect = Literal["sqlite", "postgres"]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-class DatabaseInUseError(StorageError):
-    """Another bot process already has this database open."""
-
-
-class DatabaseDamagedError(StorageError):
-    """The database file failed its integrity check at open."""
 
 
 def is_postgres_url(target: object) -> bool:

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.storage.backend import DatabaseInUseError, Dialect, Params, Row
-from bot.storage.models import ConstraintError, StorageError
+from bot.storage.backend import Dialect, Params, Row
+from bot.storage.models import ConstraintError, DatabaseInUseError, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.storage.backend import (
+from bot.storage.backend import Dialect, Params, Row
+from bot.storage.models import (
+    ConstraintError,
     DatabaseDamagedError,
     DatabaseInUseError,
-    Dialect,
-    Params,
-    Row,
+    StorageError,
+    fold,
 )
-from bot.storage.models import ConstraintError, StorageError, fold
 
 log = logging.getLogger(__name__)
 
