@@ -50,7 +50,8 @@ class Services:
 
 async def build_services(settings: Settings) -> Services:
     """Open the database and build the Halo client for ``settings``."""
-    db = await Database.open(settings.database_path)
+    # PostgreSQL when DATABASE_URL is set; exclusive: a second bot process refuses to start.
+    db = await Database.open(settings.database_url or settings.database_path, exclusive=True)
     try:
         connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=300)
         session = aiohttp.ClientSession(
@@ -142,7 +143,7 @@ async def check_setup(settings: Settings) -> list[str]:
         await http.close()
     services = await build_services(settings)
     try:
-        lines.append(f"Database: {settings.database_path} (schema v{services.db.schema_version})")
+        lines.append(f"Database: {services.db.path} (schema v{services.db.schema_version})")
         tokens = await services.tokens.get()
         redactor().add([tokens.spartan, tokens.clearance])
         me = await services.halo.get_me()
