@@ -177,7 +177,6 @@ class SqliteBackend:
         except sqlite3.Error as exc:
             problems = [str(exc)]
         if problems != ["ok"]:
-            log.error("quick_check on %s: %s", self._path, problems)
             raise DatabaseDamagedError(
                 f"database {self._path} is damaged ({'; '.join(problems)[:200]}): "
                 f"stop the bot, move the file aside and restore it from a backup "
