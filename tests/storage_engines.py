@@ -10,7 +10,8 @@ Use in a test module::
     from tests.storage_engines import engine_db, engine_target  # noqa: F401
 
 then ask for ``db`` (an open, migrated :class:`Database`) or ``db_target`` (what to
-pass to :meth:`Database.open`, for tests that reopen).
+pass to :meth:`Database.open`, for tests that reopen). PostgreSQL-only tests import
+``postgres_server_url``/``postgres_schema_url`` and ask for ``pg_server``/``pg_url``.
 """
 
 from __future__ import annotations
@@ -69,10 +70,17 @@ async def postgres_schema(url: str) -> AsyncIterator[str]:
             await conn.close()
 
 
-@pytest.fixture
-def postgres_base_url() -> Iterator[str]:
+@pytest.fixture(name="pg_server")
+def postgres_server_url() -> Iterator[str]:
     """The PostgreSQL server for tests (skips without ``TEST_DATABASE_URL``)."""
     yield postgres_url()
+
+
+@pytest.fixture(name="pg_url")
+async def postgres_schema_url(pg_server: str) -> AsyncIterator[str]:
+    """A URL on the test server whose connections use a fresh, empty schema."""
+    async with postgres_schema(pg_server) as url:
+        yield url
 
 
 @pytest.fixture(name="db_target", params=ENGINES)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -28,6 +28,7 @@ CONNECT_TIMEOUT_SECONDS = 10
 #: Advisory lock keys are ``hashtext(current_schema() || suffix)``: one per schema.
 _MIGRATION_LOCK = "/halo-bot/migrate"
 _INSTANCE_LOCK = "/halo-bot/instance"
+T = TypeVar("T")
 _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
@@ -187,8 +188,7 @@ class PostgresBackend:
     # ---------------------------------------------------------------- transactions
 
     async def begin(self) -> None:
-        await self._reconnect_if_lost()
-        await self.execute("BEGIN")
+        await self._once_more_if_dropped(self._status, "BEGIN")
 
     async def begin_migration(self) -> None:
         await self.begin()
@@ -238,24 +238,42 @@ class PostgresBackend:
         return sum([await self.execute(sql, row) for row in rows])
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        if not self.in_transaction:
-            await self._reconnect_if_lost()
-        conn = self._require_conn()
+        row: Row | None = await self._once_more_if_dropped(self._fetchrow, sql, params)
+        return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        rows: list[Row] = await self._once_more_if_dropped(self._fetch, sql, params)
+        return rows
+
+    async def _fetchrow(self, sql: str, params: Params = ()) -> Row | None:
         try:
-            row: Row | None = await conn.fetchrow(to_dollar_params(sql), *params)
+            row: Row | None = await self._require_conn().fetchrow(to_dollar_params(sql), *params)
         except _ERRORS as exc:
             raise _convert(exc) from exc
         return row
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        if not self.in_transaction:
-            await self._reconnect_if_lost()
-        conn = self._require_conn()
+    async def _fetch(self, sql: str, params: Params = ()) -> list[Row]:
         try:
-            rows: list[Any] = await conn.fetch(to_dollar_params(sql), *params)
+            rows: list[Any] = await self._require_conn().fetch(to_dollar_params(sql), *params)
         except _ERRORS as exc:
             raise _convert(exc) from exc
         return rows
+
+    async def _once_more_if_dropped(
+        self, call: Callable[[str, Params], Awaitable[T]], sql: str, params: Params = ()
+    ) -> T:
+        """Outside a transaction, a statement that met a connection the server dropped
+        runs once more on a new one (reads and BEGIN: nothing was applied)."""
+        if self.in_transaction:
+            return await call(sql, params)
+        await self._reconnect_if_lost()
+        try:
+            return await call(sql, params)
+        except StorageError:
+            if self.in_transaction or not self._require_conn().is_closed():
+                raise
+        await self._reconnect_if_lost()
+        return await call(sql, params)
 
     async def copy_rows(
         self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
