@@ -29,7 +29,21 @@ CONNECT_TIMEOUT_SECONDS = 10
 _MIGRATION_LOCK = "/halo-bot/migrate"
 _INSTANCE_LOCK = "/halo-bot/instance"
 T = TypeVar("T")
-_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+#: Errors that mean the server or the network dropped the connection.
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 def redact_url(url: str) -> str:
@@ -269,9 +283,12 @@ class PostgresBackend:
         await self._reconnect_if_lost()
         try:
             return await call(sql, params)
-        except StorageError:
-            if self.in_transaction or not self._require_conn().is_closed():
+        except StorageError as exc:
+            conn = self._require_conn()
+            lost = conn.is_closed() or isinstance(exc.__cause__, _CONNECTION_LOST)
+            if self.in_transaction or not lost:
                 raise
+            conn.terminate()
         await self._reconnect_if_lost()
         return await call(sql, params)
 
