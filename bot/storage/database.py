@@ -3,8 +3,10 @@
 The engine is SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL); see
 :mod:`bot.storage.backend`. One connection is shared by every coroutine, so all access is
 serialized by an :class:`asyncio.Lock`: a write transaction holds it from
-``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK`` and reads take it for one
-statement, so nobody ever sees another coroutine's uncommitted writes.
+``BEGIN`` (SQLite: ``BEGIN IMMEDIATE``) to ``COMMIT``/``ROLLBACK`` and reads take it
+for one statement, so nobody ever sees another coroutine's uncommitted writes.
+On PostgreSQL a failed statement aborts its whole transaction: the commit then raises
+:class:`StorageError` and nothing of it is kept, even if the caller caught the error.
 
 Joining transactions: repository methods that write accept ``tx=``::
 
@@ -33,11 +35,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from bot.storage.accounts import LinkedAccounts
 from bot.storage.announcements import Announcements
-from bot.storage.backend import Backend, Dialect, Row, is_postgres_url
+from bot.storage.backend import Backend, Dialect, Params, Row, is_postgres_url
 from bot.storage.guild_settings import GuildSettingsRepo
 from bot.storage.models import (
     MigrationError,
@@ -51,9 +53,6 @@ from bot.storage.tracked import TrackedMembers
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any]
-
-MEMORY = ":memory:"
 #: ``NNNN_name.sql`` is the SQLite migration, ``NNNN_name.postgres.sql`` its PostgreSQL twin.
 _MIGRATION_FILE = re.compile(r"^(\d{4})_[A-Za-z0-9_]+(\.postgres)?\.sql$")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
