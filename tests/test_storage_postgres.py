@@ -30,6 +30,7 @@ from tests.storage_engines import (  # noqa: F401
     engine_target,
     postgres_schema_url,
     postgres_server_url,
+    with_search_path,
 )
 
 XUID = "2533274800000001"
@@ -171,6 +172,13 @@ async def test_a_dropped_connection_is_replaced(pg_url: str, pg_server: str) -> 
         assert new_pid != pid
         with pytest.raises(DatabaseInUseError):  # the new connection holds the bot lock
             await Database.open(pg_url, exclusive=True)
+
+
+async def test_a_missing_schema_is_named(pg_server: str) -> None:
+    url = with_search_path(pg_server, "no_such_schema")
+    for exclusive in (False, True):
+        with pytest.raises(StorageError, match="no schema to keep the bot's tables in"):
+            await Database.open(url, exclusive=exclusive)
 
 
 async def test_unreachable_server_is_one_clear_error_without_password() -> None:

@@ -147,13 +147,23 @@ class PostgresBackend:
     def in_transaction(self) -> bool:
         return self._conn is not None and self._conn.is_in_transaction()
 
+    async def _require_schema(self) -> str:
+        """The schema the bot's tables live in (the first of search_path that exists)."""
+        row = await self.fetchone("SELECT current_schema(), current_setting('search_path')")
+        if row is None or row[0] is None:
+            path = row[1] if row is not None else "?"
+            raise StorageError(
+                f"database {self.target} has no schema to keep the bot's tables in "
+                f"(search_path {path}): create that schema, or use a database with 'public'"
+            )
+        return str(row[0])
+
     async def _take_instance_lock(self) -> None:
+        schema = await self._require_schema()
         row = await self.fetchone(
-            "SELECT pg_try_advisory_lock(hashtext(current_schema() || ?)), current_schema()",
-            (_INSTANCE_LOCK,),
+            "SELECT pg_try_advisory_lock(hashtext(? || ?))", (schema, _INSTANCE_LOCK)
         )
         if row is None or not row[0]:
-            schema = row[1] if row is not None else "?"
             raise DatabaseInUseError(
                 f"database {self.target} (schema {schema}) is in use by another bot process; "
                 "stop that process first, or give this one its own database or search_path"
@@ -161,6 +171,7 @@ class PostgresBackend:
 
     async def prepare(self) -> None:
         """Create the ``schema_version`` table (under the migration lock)."""
+        await self._require_schema()
         await self.begin_migration()
         try:
             await self.execute(
