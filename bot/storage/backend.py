@@ -81,5 +81,6 @@ class Backend(Protocol):
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
-    async def close(self) -> None:
-        """Tidy up (SQLite: ``PRAGMA optimize``) and close; releases the bot's lock."""
+    async def close(self, *, tidy: bool = True) -> None:
+        """Close (with ``tidy``, SQLite runs ``PRAGMA optimize`` first); releases the bot's
+        lock. A database that failed to open is closed untidied: nothing is written."""

@@ -251,9 +251,10 @@ class Database:
         log.info("database %s closed", self._path)
 
     async def _close_connection(self) -> None:
+        """After a failed open: close without tidying (nothing more is written)."""
         backend, self._backend = self._backend, None
         if backend is not None:
-            await backend.close()
+            await backend.close(tidy=False)
 
     async def __aenter__(self) -> Self:
         return self

@@ -185,7 +185,7 @@ class PostgresBackend:
     async def configure(self) -> None:
         return None
 
-    async def close(self) -> None:
+    async def close(self, *, tidy: bool = True) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             try:

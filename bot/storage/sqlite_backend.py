@@ -191,11 +191,12 @@ class SqliteBackend:
         await self.execute("PRAGMA foreign_keys = ON")
         await self.execute("PRAGMA synchronous = NORMAL")
 
-    async def close(self) -> None:
-        try:
-            await self.execute("PRAGMA optimize")
-        except StorageError:
-            log.debug("PRAGMA optimize failed", exc_info=True)
+    async def close(self, *, tidy: bool = True) -> None:
+        if tidy and self._conn is not None:
+            try:
+                await self.execute("PRAGMA optimize")
+            except StorageError:
+                log.debug("PRAGMA optimize failed", exc_info=True)
         await self.close_quietly()
 
     async def close_quietly(self) -> None:
