@@ -4,7 +4,10 @@
   in this process (:mod:`tests.support.world`);
 * ``fake_discord``: a started fake Discord with a populated server (:mod:`tests.support.discord`);
 * ``fakes``: a fake Discord and a fake Halo for tests that start the bot as a real process
-  (:mod:`tests.support.processes`).
+  (:mod:`tests.support.processes`);
+* ``db`` and ``db_target``: a database on each engine, SQLite and (with ``TEST_DATABASE_URL``)
+  PostgreSQL in a schema of its own; ``pg_url``: such a schema's URL
+  (:mod:`tests.support.engines`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.halo_server import FakeHalo
 from tests.support.discord import running_fake
 from tests.support.world import World, running_world
+
+#: ``db`` / ``db_target`` (every storage test on SQLite and on PostgreSQL) and ``pg_url``.
+pytest_plugins = ["tests.support.engines"]
 
 
 @pytest.fixture(name="world")

@@ -1,4 +1,4 @@
-"""The ``halo-bot`` command line: run, login, check, sync-commands."""
+"""The ``halo-bot`` command line: run, login, check, sync-commands, migrate-db."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from bot import __version__
 from bot.common.errors import BotError, ConfigError, UserFacingError
@@ -66,6 +67,31 @@ def _cmd_sync(settings: Settings) -> int:
     return EXIT_OK
 
 
+MIGRATE_DB = "migrate-db"
+MIGRATE_DB_HELP = "copy a SQLite database into the PostgreSQL database at DATABASE_URL"
+
+
+def _cmd_migrate_db(settings: Settings, sqlite_path: Path, *, force: bool) -> int:
+    if settings.database_url is None:
+        raise ConfigError(
+            "DATABASE_URL is not set: migrate-db copies into the PostgreSQL database it names "
+            "(postgresql://user@host:port/database)."
+        )
+    from bot.storage.sqlite_to_postgres import copy_sqlite_to_postgres
+
+    report = asyncio.run(copy_sqlite_to_postgres(sqlite_path, settings.database_url, force=force))
+    if not report.copied:
+        print(f"{report.target} already holds every row of {report.source}; nothing to do.")
+    else:
+        replaced = f", replacing {report.replaced} rows" if report.replaced else ""
+        print(f"Copied {report.source} into {report.target}{replaced}:")
+    width = max(len(table) for table in report.counts)
+    for table, count in report.counts.items():
+        print(f"  {table:<{width}}  {count:>9} rows")
+    print(f"Schema version {report.schema_version}. Set DATABASE_URL for the bot to use it.")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, tuple[str, Callable[[Settings], int]]] = {
     "run": ("start the bot", _cmd_run),
     "login": ("sign the bot in to Halo with a Microsoft account (device code)", _cmd_login),
@@ -87,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, _) in COMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text)
+    migrate = sub.add_parser(MIGRATE_DB, help=MIGRATE_DB_HELP, description=MIGRATE_DB_HELP)
+    migrate.add_argument(
+        "--from-sqlite", required=True, type=Path, metavar="PATH", help="the SQLite file to copy"
+    )
+    migrate.add_argument(
+        "--force", action="store_true", help="replace the rows a non-empty target already holds"
+    )
     return parser
 
 
@@ -99,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.env_file)
         setup_logging(settings.log_level_number, _secrets(settings))
+        if args.command == MIGRATE_DB:
+            return _cmd_migrate_db(settings, args.from_sqlite, force=args.force)
         return COMMANDS[args.command][1](settings)
     except ConfigError as exc:
         print(f"halo-bot: {exc}", file=sys.stderr)

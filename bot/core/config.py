@@ -20,7 +20,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.common.errors import ConfigError
 
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
-SECRET_FIELDS = frozenset({"discord_token", "halo_spartan_token", "halo_clearance_token"})
+#: Never echoed in errors (DATABASE_URL may hold a password).
+SECRET_FIELDS = frozenset(
+    {"discord_token", "halo_spartan_token", "halo_clearance_token", "database_url"}
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -77,6 +80,8 @@ class Settings(BaseSettings):
     halo_token_cache: Path = Path("data/halo_token_cache.json")
 
     database_path: Path = Path("data/bot.db")
+    #: PostgreSQL instead of the SQLite file at database_path when set.
+    database_url: str | None = None
     rank_poll_seconds: int = Field(default=300, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -102,6 +107,21 @@ class Settings(BaseSettings):
     @classmethod
     def _halo_base(cls, value: Any) -> Any:
         return _check_http_url(value) if isinstance(value, str) else value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None
+        if not value.lower().startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be a PostgreSQL URL (postgresql://user@host:port/database); "
+                "leave it unset to use the SQLite file at DATABASE_PATH"
+            )
+        return value
 
     @field_validator("discord_dev_guild_id", mode="before")
     @classmethod

@@ -75,7 +75,7 @@ async def check_setup(settings: Settings) -> list[str]:
         await http.close()
     services = await build_services(settings)
     try:
-        lines.append(f"Database: {settings.database_path} (schema v{services.db.schema_version})")
+        lines.append(f"Database: {services.db.path} (schema v{services.db.schema_version})")
         tokens = await services.tokens.get()
         redactor().add([tokens.spartan, tokens.clearance])
         me = await services.halo.get_me()

@@ -43,7 +43,8 @@ class Services:
 
 async def build_services(settings: Settings) -> Services:
     """Open the database and build the Halo client for ``settings``."""
-    db = await Database.open(settings.database_path)
+    # PostgreSQL when DATABASE_URL is set; exclusive: a second bot process refuses to start.
+    db = await Database.open(settings.database_url or settings.database_path, exclusive=True)
     try:
         connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=300)
         session = aiohttp.ClientSession(

@@ -1,9 +1,9 @@
-"""Persistent storage: SQLite behind small typed repositories.
+"""Persistent storage: SQLite or PostgreSQL behind small typed repositories.
 
-Open with ``db = await Database.open(path)``; use ``db.accounts``, ``db.guilds``,
+Open with ``db = await Database.open(path_or_postgresql_url)``; use ``db.accounts``, ``db.guilds``,
 ``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players`` and ``db.rank_roles``; join
 several writes with ``async with db.transaction() as tx: ... (tx=tx)``.
-Nothing outside this package sees SQL or aiosqlite types.
+Nothing outside this package sees SQL or driver (aiosqlite, asyncpg) types.
 """
 
 from bot.storage.accounts import LinkedAccounts
@@ -13,6 +13,8 @@ from bot.storage.guild_settings import EDITABLE_FIELDS, GuildSettingsRepo
 from bot.storage.models import (
     AccountNotLinkedError,
     ConstraintError,
+    DatabaseDamagedError,
+    DatabaseInUseError,
     GuildSettings,
     KnownPlayer,
     LinkedAccount,
@@ -36,6 +38,8 @@ __all__ = [
     "Announcements",
     "ConstraintError",
     "Database",
+    "DatabaseDamagedError",
+    "DatabaseInUseError",
     "GuildSettings",
     "GuildSettingsRepo",
     "KnownPlayer",

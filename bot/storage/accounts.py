@@ -20,8 +20,7 @@ from bot.storage.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
+    from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 _COLUMNS = "user_id, xuid, gamertag, linked_at"
 
 
-def _account(row: sqlite3.Row) -> LinkedAccount:
+def _account(row: Row) -> LinkedAccount:
     return LinkedAccount(
         user_id=row["user_id"],
         xuid=row["xuid"],

@@ -24,8 +24,7 @@ from bot.storage.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
+    from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ def _key(key: str) -> str:
     return key
 
 
-def _announcement(row: sqlite3.Row) -> PendingAnnouncement:
+def _announcement(row: Row) -> PendingAnnouncement:
     return PendingAnnouncement(
         key=row["key"],
         guild_id=row["guild_id"],

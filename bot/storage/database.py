@@ -1,9 +1,12 @@
-"""The SQLite database: one shared connection, migrations and transactions.
+"""The database: one shared connection, migrations and transactions.
 
-One aiosqlite connection is shared by every coroutine, so all access is
+The engine is SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL); see
+:mod:`bot.storage.backend`. One connection is shared by every coroutine, so all access is
 serialized by an :class:`asyncio.Lock`: a write transaction holds it from
-``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK`` and reads take it for one
-statement, so nobody ever sees another coroutine's uncommitted writes.
+``BEGIN`` (SQLite: ``BEGIN IMMEDIATE``) to ``COMMIT``/``ROLLBACK`` and reads take it
+for one statement, so nobody ever sees another coroutine's uncommitted writes.
+On PostgreSQL a failed statement aborts its whole transaction: the commit then raises
+:class:`StorageError` and nothing of it is kept, even if the caller caught the error.
 
 Joining transactions: repository methods that write accept ``tx=``::
 
@@ -25,27 +28,23 @@ import contextvars
 import importlib.resources
 import logging
 import re
-import sqlite3
-import threading
+import sqlite3  # only for sqlite3.complete_statement
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
-
-import aiosqlite
+from typing import Self
 
 from bot.storage.accounts import LinkedAccounts
 from bot.storage.announcements import Announcements
+from bot.storage.backend import Backend, Dialect, Params, Row, is_postgres_url
 from bot.storage.guild_settings import GuildSettingsRepo
 from bot.storage.models import (
-    ConstraintError,
     MigrationError,
     SchemaTooNewError,
     StorageError,
-    fold,
 )
 from bot.storage.players import KnownPlayers
 from bot.storage.rank_roles import RankRoles
@@ -54,12 +53,8 @@ from bot.storage.tracked import TrackedMembers
 
 log = logging.getLogger(__name__)
 
-Params = Sequence[Any]
-Row = sqlite3.Row  # only ever used inside bot.storage
-
-MEMORY = ":memory:"
-BUSY_TIMEOUT_MS = 5000
-_MIGRATION_FILE = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
+#: ``NNNN_name.sql`` is the SQLite migration, ``NNNN_name.postgres.sql`` its PostgreSQL twin.
+_MIGRATION_FILE = re.compile(r"^(\d{4})_[A-Za-z0-9_]+(\.postgres)?\.sql$")
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _FORBIDDEN_IN_MIGRATION = re.compile(
     r"^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|VACUUM|ATTACH|DETACH)\b"
@@ -116,40 +111,41 @@ def split_sql(script: str) -> list[str]:
 
 
 @cache
-def load_migrations() -> tuple[Migration, ...]:
-    """All packaged migrations, ordered; they must be numbered 0001, 0002, ... without gaps."""
+def _migration_files() -> dict[Dialect, tuple[Migration, ...]]:
+    """Every packaged migration per engine, checked to form one numbered history."""
     root = importlib.resources.files("bot.storage").joinpath("migrations")
-    found: dict[int, Migration] = {}
+    found: dict[Dialect, dict[int, Migration]] = {"sqlite": {}, "postgres": {}}
     for entry in root.iterdir():
         match = _MIGRATION_FILE.match(entry.name)
         if match is None:
             continue
         version = int(match.group(1))
-        if version in found:
-            raise MigrationError(f"two migrations numbered {version:04d}")
-        found[version] = Migration(version, entry.name, entry.read_text(encoding="utf-8"))
-    versions = sorted(found)
+        dialect: Dialect = "postgres" if match.group(2) else "sqlite"
+        if version in found[dialect]:
+            raise MigrationError(f"two {dialect} migrations numbered {version:04d}")
+        found[dialect][version] = Migration(version, entry.name, entry.read_text(encoding="utf-8"))
+    versions = sorted(found["sqlite"])
     if not versions or versions != list(range(1, len(versions) + 1)):
         raise MigrationError(f"migrations must be numbered 0001, 0002, ... got {versions}")
-    return tuple(found[v] for v in versions)
+    for version in versions:  # one history: each step exists for both engines, same name
+        twin = found["postgres"].get(version)
+        expected = found["sqlite"][version].name.removesuffix(".sql") + ".postgres.sql"
+        if twin is None or twin.name != expected:
+            raise MigrationError(f"{expected} is missing: every migration needs both engines")
+    if sorted(found["postgres"]) != versions:
+        raise MigrationError(f"PostgreSQL migrations without a SQLite twin: {found['postgres']}")
+    return {d: tuple(found[d][v] for v in versions) for d in ("sqlite", "postgres")}
+
+
+def load_migrations(dialect: Dialect = "sqlite") -> tuple[Migration, ...]:
+    """The engine's migrations, ordered; they must be numbered 0001, 0002, ... without
+    gaps, each as ``NNNN_name.sql`` (SQLite) and ``NNNN_name.postgres.sql``."""
+    return _migration_files()[dialect]
 
 
 def latest_schema_version() -> int:
-    """The schema version this code creates and understands."""
+    """The schema version this code creates and understands (the same for both engines)."""
     return load_migrations()[-1].version
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _convert(exc: sqlite3.Error) -> StorageError:
-    if isinstance(exc, sqlite3.IntegrityError):
-        return ConstraintError(str(exc))
-    return StorageError(f"database error: {exc}")
-
-
-def _casefold(value: object) -> object:
-    return fold(value) if isinstance(value, str) else value
 
 
 # --------------------------------------------------------------------------- transaction
@@ -177,7 +173,7 @@ class Transaction:
 
 
 class Database:
-    """The bot's SQLite database. Create with :meth:`open`, finish with :meth:`close`."""
+    """The bot's database. Create with :meth:`open`, finish with :meth:`close`."""
 
     accounts: LinkedAccounts
     guilds: GuildSettingsRepo
@@ -187,10 +183,11 @@ class Database:
     players: KnownPlayers
     rank_roles: RankRoles
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, backend: Backend) -> None:
         """Use :meth:`open` instead."""
-        self._conn: aiosqlite.Connection | None = conn
-        self._path = path
+        self._backend: Backend | None = backend
+        self._path = backend.target
+        self.dialect: Dialect = backend.dialect
         self._lock = asyncio.Lock()
         self._schema_version = 0
         self.accounts = LinkedAccounts(self)
@@ -204,67 +201,60 @@ class Database:
     # ---------------------------------------------------------------- lifecycle
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        """Open (creating if needed) and migrate the database at ``path`` (or ``":memory:"``)."""
-        target = str(path)
-        if target != MEMORY:
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        pending = aiosqlite.connect(target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        # aiosqlite's worker thread is not a daemon: a process that dies without close()
-        # would hang at exit. SQLite is crash-safe, so let the thread die with the process.
-        worker = getattr(pending, "_thread", None)
-        if isinstance(worker, threading.Thread):
-            worker.daemon = True
-        try:
-            conn = await pending
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {target}: {exc}") from exc
-        db = cls(conn, target)
+    async def open(cls, target: Path | str, *, exclusive: bool = False) -> Database:
+        """Open (creating if needed) and migrate the database at ``target``.
+
+        ``target`` is a SQLite file path (or ``":memory:"``) or a ``postgresql://`` URL.
+        ``exclusive`` (the bot process) refuses to open a database that another bot
+        process holds (:class:`~bot.storage.backend.DatabaseInUseError`).
+        """
+        backend: Backend
+        if is_postgres_url(target):
+            from bot.storage.postgres_backend import PostgresBackend
+
+            backend = await PostgresBackend.open(str(target), exclusive=exclusive)
+        else:
+            from bot.storage.sqlite_backend import SqliteBackend
+
+            backend = await SqliteBackend.open(str(target), exclusive=exclusive)
+        db = cls(backend)
         try:
             await db._setup()
         except BaseException:
             await db._close_connection()
             raise
-        log.info("database %s open at schema version %d", target, db._schema_version)
+        log.info("database %s open at schema version %d", db._path, db._schema_version)
         return db
 
     async def _setup(self) -> None:
-        conn = self._require_conn()
-        conn.row_factory = sqlite3.Row
-        await conn.create_function("casefold", 1, _casefold, deterministic=True)
-        await self._raw_execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        backend = self._require_backend()
+        await backend.prepare()
         latest = latest_schema_version()
-        current = await self._user_version()
+        current = await backend.schema_version()
         if current > latest:
             raise SchemaTooNewError(
                 f"database {self._path} has schema version {current} but this bot only "
                 f"knows up to {latest}; run a newer version of the bot (refusing to open it)"
             )
-        mode = await self._raw_fetchone("PRAGMA journal_mode = WAL")
-        if (mode is None or str(mode[0]).lower() != "wal") and self._path != MEMORY:
-            log.warning("could not enable WAL on %s (journal_mode=%s)", self._path, mode)
-        await self._raw_execute("PRAGMA foreign_keys = ON")
-        await self._raw_execute("PRAGMA synchronous = NORMAL")
+        await backend.configure()
         await self._migrate(latest)
 
     async def close(self) -> None:
         """Close the connection; waits for a running transaction. Safe to call twice."""
-        if self._conn is None:
+        if self._backend is None:
             return
         async with self._lock:
-            if self._conn is None:
+            if self._backend is None:
                 return
-            try:
-                await self._raw_execute("PRAGMA optimize")
-            except StorageError:
-                log.debug("PRAGMA optimize failed", exc_info=True)
-            await self._close_connection()
+            backend, self._backend = self._backend, None
+            await backend.close()
         log.info("database %s closed", self._path)
 
     async def _close_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()
+        """After a failed open: close without tidying (nothing more is written)."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            await backend.close(tidy=False)
 
     async def __aenter__(self) -> Self:
         return self
@@ -279,64 +269,59 @@ class Database:
 
     @property
     def path(self) -> str:
-        """The file path given to :meth:`open`."""
+        """What :meth:`open` was given: the file path, or the URL without its password."""
         return self._path
 
     @property
     def schema_version(self) -> int:
-        """The schema version after migrations (``PRAGMA user_version``)."""
+        """The schema version after migrations (SQLite: ``PRAGMA user_version``)."""
         return self._schema_version
 
     @property
     def closed(self) -> bool:
         """True after :meth:`close`."""
-        return self._conn is None
+        return self._backend is None
 
     async def integrity_check(self) -> bool:
-        """Run ``PRAGMA integrity_check`` and ``foreign_key_check``; True when both are clean."""
-        rows = await self._fetchall("PRAGMA integrity_check")
-        ok = len(rows) == 1 and rows[0][0] == "ok"
-        if not ok:
-            log.error("integrity_check on %s: %s", self._path, [r[0] for r in rows[:20]])
-        fk = await self._fetchall("PRAGMA foreign_key_check")
-        if fk:
-            log.error("foreign_key_check on %s: %d violations", self._path, len(fk))
-        return ok and not fk
+        """SQLite: ``PRAGMA integrity_check`` and ``foreign_key_check`` are clean.
+        PostgreSQL (which enforces both all the time): the connection answers."""
+        async with self._lock:
+            return await self._require_backend().integrity_check()
 
     # ---------------------------------------------------------------- migrations
 
-    async def _user_version(self) -> int:
-        row = await self._raw_fetchone("PRAGMA user_version")
-        return int(row[0]) if row is not None else 0
+    def _migrations(self) -> tuple[Migration, ...]:
+        return load_migrations() if self.dialect == "sqlite" else load_migrations(self.dialect)
 
     async def _migrate(self, latest: int) -> None:
-        current = await self._user_version()
-        for migration in load_migrations():
+        current = await self._require_backend().schema_version()
+        for migration in self._migrations():
             if migration.version > current:
                 await self._apply_migration(migration)
-        self._schema_version = await self._user_version()
+        self._schema_version = await self._require_backend().schema_version()
         if self._schema_version != latest:
             raise MigrationError(f"schema version {self._schema_version}, expected {latest}")
 
     async def _apply_migration(self, migration: Migration) -> None:
-        """Apply one migration and bump user_version in the same transaction."""
+        """Apply one migration and bump the schema version in the same transaction."""
         statements = migration.statements()
+        backend = self._require_backend()
         async with self._lock:
-            await self._raw_execute("BEGIN IMMEDIATE")
+            await backend.begin_migration()
             try:
-                version = await self._user_version()
+                version = await backend.schema_version()
                 if version >= migration.version:  # another process got there first
-                    await self._raw_execute("ROLLBACK")
+                    await backend.rollback()
                     return
                 if version != migration.version - 1:
                     raise MigrationError(f"cannot apply {migration.name} to version {version}")
                 for statement in statements:
-                    await self._raw_execute(statement)
-                violations = await self._raw_fetchall("PRAGMA foreign_key_check")
+                    await backend.execute(statement)
+                violations = await backend.check_migration()
                 if violations:
-                    raise MigrationError(f"{len(violations)} foreign key violations")
-                await self._raw_execute(f"PRAGMA user_version = {int(migration.version)}")
-                await self._raw_execute("COMMIT")
+                    raise MigrationError(f"{violations} foreign key violations")
+                await backend.set_schema_version(migration.version)
+                await backend.commit()
             except BaseException as exc:
                 await self._rollback_quietly()
                 if isinstance(exc, StorageError) and not isinstance(exc, MigrationError):
@@ -348,7 +333,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """``async with db.transaction() as tx:`` — BEGIN IMMEDIATE, commit or roll back.
+        """``async with db.transaction() as tx:`` — begin (SQLite: BEGIN IMMEDIATE),
+        commit or roll back.
 
         Joins the transaction already open in this task (see the module docstring).
         """
@@ -357,11 +343,11 @@ class Database:
             yield joined
             return
         async with self._lock:
-            conn = self._require_conn()
-            if conn.in_transaction:
+            backend = self._require_backend()
+            if backend.in_transaction:
                 log.warning("rolling back a transaction left open on %s", self._path)
                 await self._rollback_quietly()
-            await self._raw_execute("BEGIN IMMEDIATE")
+            await backend.begin()
             tx = Transaction(self)
             token = _active_tx.set(tx)
             try:
@@ -373,7 +359,7 @@ class Database:
                     raise
                 tx._open = False
                 try:
-                    await self._raw_execute("COMMIT")
+                    await backend.commit()
                 except BaseException:
                     await self._rollback_quietly()
                     raise
@@ -382,11 +368,11 @@ class Database:
                 _active_tx.reset(token)
 
     async def _rollback_quietly(self) -> None:
-        conn = self._conn
-        if conn is None or not conn.in_transaction:
+        backend = self._backend
+        if backend is None or not backend.in_transaction:
             return
         try:
-            await self._raw_execute("ROLLBACK")
+            await backend.rollback()
         except StorageError:
             log.exception("ROLLBACK failed on %s", self._path)
 
@@ -418,63 +404,32 @@ class Database:
     async def _execute(self, tx: Transaction, sql: str, params: Params = ()) -> int:
         """Run a write statement inside ``tx``; returns the number of changed rows."""
         self._joined(tx)
-        return await self._raw_execute(sql, params)
+        return await self._require_backend().execute(sql, params)
 
     async def _execute_many(self, tx: Transaction, sql: str, rows: Sequence[Params]) -> int:
         """Run one write statement for many parameter rows inside ``tx``."""
         self._joined(tx)
-        conn = self._require_conn()
-        try:
-            async with conn.executemany(sql, rows) as cursor:
-                return int(cursor.rowcount)
-        except sqlite3.Error as exc:
-            raise _convert(exc) from exc
+        return await self._require_backend().execute_many(sql, rows)
 
     async def _fetchone(
         self, sql: str, params: Params = (), tx: Transaction | None = None
     ) -> Row | None:
         joined = self._joined(tx)
         if joined is not None:
-            return await self._raw_fetchone(sql, params)
+            return await self._require_backend().fetchone(sql, params)
         async with self._lock:
-            return await self._raw_fetchone(sql, params)
+            return await self._require_backend().fetchone(sql, params)
 
     async def _fetchall(
         self, sql: str, params: Params = (), tx: Transaction | None = None
     ) -> list[Row]:
         joined = self._joined(tx)
         if joined is not None:
-            return await self._raw_fetchall(sql, params)
+            return await self._require_backend().fetchall(sql, params)
         async with self._lock:
-            return await self._raw_fetchall(sql, params)
+            return await self._require_backend().fetchall(sql, params)
 
-    # ---------------------------------------------------------------- raw (lock already held)
-
-    def _require_conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
+    def _require_backend(self) -> Backend:
+        if self._backend is None:
             raise StorageError("the database is closed")
-        return self._conn
-
-    async def _raw_execute(self, sql: str, params: Params = ()) -> int:
-        conn = self._require_conn()
-        try:
-            async with conn.execute(sql, params) as cursor:
-                return int(cursor.rowcount)
-        except sqlite3.Error as exc:
-            raise _convert(exc) from exc
-
-    async def _raw_fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        conn = self._require_conn()
-        try:
-            async with conn.execute(sql, params) as cursor:
-                row: Row | None = await cursor.fetchone()
-                return row
-        except sqlite3.Error as exc:
-            raise _convert(exc) from exc
-
-    async def _raw_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        conn = self._require_conn()
-        try:
-            return list(await conn.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise _convert(exc) from exc
+        return self._backend

@@ -19,8 +19,7 @@ from bot.storage.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
+    from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
 
 __all__ = ["EDITABLE_FIELDS", "GuildSettings", "GuildSettingsRepo"]
@@ -94,7 +93,7 @@ def _validate(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _settings(row: sqlite3.Row) -> GuildSettings:
+def _settings(row: Row) -> GuildSettings:
     playlists = row["playlists"]
     return GuildSettings(
         guild_id=row["guild_id"],

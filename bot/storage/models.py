@@ -41,6 +41,14 @@ class ConstraintError(StorageError):
     """A write broke a database constraint (foreign key, check, unique)."""
 
 
+class DatabaseInUseError(StorageError):
+    """Another bot process already has this database open."""
+
+
+class DatabaseDamagedError(StorageError):
+    """The database file failed its integrity check at open."""
+
+
 class AccountNotLinkedError(StorageError):
     """The Discord user has no linked account (needed e.g. to track them)."""
 

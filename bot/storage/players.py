@@ -29,8 +29,7 @@ from bot.storage.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
+    from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ log = logging.getLogger(__name__)
 MAX_LOOKUPS_PER_GUILD = 500
 
 
-def _stored(row: sqlite3.Row) -> StoredPlayer:
+def _stored(row: Row) -> StoredPlayer:
     return StoredPlayer(str(row["xuid"]), str(row["gamertag"]), from_db_time(row["updated_at"]))
 
 
@@ -141,7 +140,9 @@ class KnownPlayers:
                     t,
                     "INSERT INTO player_lookups (guild_id, user_id, xuid, looked_up_at)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id, xuid)"
-                    " DO UPDATE SET looked_up_at = MAX(looked_up_at, excluded.looked_up_at)",
+                    " DO UPDATE SET looked_up_at = CASE"
+                    " WHEN excluded.looked_up_at > player_lookups.looked_up_at"
+                    " THEN excluded.looked_up_at ELSE player_lookups.looked_up_at END",
                     row,
                 )
             for guild in sorted({row[0] for row in rows}):
@@ -174,7 +175,7 @@ class KnownPlayers:
             "SELECT l.xuid AS xuid, p.gamertag AS gamertag, MAX(l.looked_up_at) AS last"
             " FROM player_lookups AS l JOIN known_players AS p ON p.xuid = l.xuid"
             f" WHERE l.guild_id = ? AND p.gamertag_folded LIKE ? ESCAPE '\\'{by_user}"
-            " GROUP BY l.xuid ORDER BY last DESC, l.xuid LIMIT ?",
+            " GROUP BY l.xuid, p.gamertag ORDER BY last DESC, l.xuid LIMIT ?",
             params,
             tx=tx,
         )

@@ -77,7 +77,7 @@ class RankRoles:
                     t,
                     "INSERT INTO rank_roles (guild_id, tier, role_id) VALUES (?, ?, ?)"
                     " ON CONFLICT (guild_id, tier) DO UPDATE SET role_id = excluded.role_id"
-                    " WHERE role_id <> excluded.role_id",
+                    " WHERE rank_roles.role_id <> excluded.role_id",
                     (guild_id, tier, check_id("role_id", role_id)),
                 )
         return changed > 0

@@ -18,8 +18,7 @@ from bot.storage.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
+    from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ _LATEST_ID = (
 )
 
 
-def _snapshot(row: sqlite3.Row) -> Snapshot:
+def _snapshot(row: Row) -> Snapshot:
     return Snapshot(
         xuid=row["xuid"],
         playlist_id=row["playlist_id"],
@@ -176,7 +175,7 @@ class RankSnapshots:
         params.append(check_limit(limit))
         rows = await self._db._fetchall(
             f"SELECT {_COLUMNS} FROM (SELECT id, {_COLUMNS} FROM rank_snapshots WHERE {where}"
-            " ORDER BY taken_at DESC, id DESC LIMIT ?) ORDER BY taken_at, id",
+            " ORDER BY taken_at DESC, id DESC LIMIT ?) AS newest ORDER BY taken_at, id",
             params,
             tx=tx,
         )

@@ -23,8 +23,7 @@ from bot.storage.models import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
-
+    from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ _SELECT = (
 )
 
 
-def _member(row: sqlite3.Row) -> TrackedMember:
+def _member(row: Row) -> TrackedMember:
     return TrackedMember(
         guild_id=row["guild_id"], user_id=row["user_id"], xuid=row["xuid"], gamertag=row["gamertag"]
     )

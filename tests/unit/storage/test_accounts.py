@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from bot.storage import AccountNotLinkedError, Database, LinkedAccount, TrackedMember
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    before = set(threading.enumerate())
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
-    for thread in set(threading.enumerate()) - before:
-        thread.join(timeout=5)
-        assert not thread.is_alive(), f"leaked thread {thread!r}"
-
 
 # --------------------------------------------------------------------------- accounts
 

@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.storage import Database
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    before = set(threading.enumerate())
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
-    for thread in set(threading.enumerate()) - before:
-        thread.join(timeout=5)
-        assert not thread.is_alive(), f"leaked thread {thread!r}"
 
 
 async def test_same_key_twice_is_one_row(db: Database) -> None:
@@ -99,8 +85,8 @@ async def test_prune_sent_only_touches_old_finished_rows(db: Database) -> None:
     assert [a.key for a in await db.announcements.pending()] == ["pending"]
 
 
-async def test_outbox_survives_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
+async def test_outbox_survives_reopen(db_target: str) -> None:
+    path = db_target
     async with await Database.open(path) as db:
         await db.announcements.add_pending("k", 1, 10, {"v": 1})
     async with await Database.open(path) as db:

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from bot.storage import EDITABLE_FIELDS, Database, GuildSettings
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    before = set(threading.enumerate())
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
-    for thread in set(threading.enumerate()) - before:
-        thread.join(timeout=5)
-        assert not thread.is_alive(), f"leaked thread {thread!r}"
 
 
 async def test_missing_guild_gets_defaults_without_a_write(db: Database) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -16,17 +13,6 @@ from bot.storage import Database, KnownPlayer
 from bot.storage import players as players_module
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    before = set(threading.enumerate())
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
-    for thread in set(threading.enumerate()) - before:
-        thread.join(timeout=5)
-        assert not thread.is_alive(), f"leaked thread {thread!r}"
 
 
 async def xuid_for(db: Database, gamertag: str) -> str | None:

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.storage import RANK_ROLE_TIERS, Database
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
 
 
 async def test_mapping_set_change_unmap_and_order(db: Database) -> None:
@@ -86,8 +77,8 @@ async def test_concurrent_mappings_all_land(db: Database) -> None:
     assert mappings[7]["Onyx"] == 705
 
 
-async def test_mapping_and_grants_survive_a_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
+async def test_mapping_and_grants_survive_a_reopen(db_target: str) -> None:
+    path = db_target
     async with await Database.open(path) as db:
         await db.rank_roles.set_role(1, "Diamond", 50)
         await db.rank_roles.record_grant(1, 5, 50)

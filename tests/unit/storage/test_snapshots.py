@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -14,17 +11,6 @@ from bot.storage import Database, Snapshot
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 X1, X2 = "2533274800000001", "2533274800000002"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    before = set(threading.enumerate())
-    database = await Database.open(tmp_path / "bot.db")
-    yield database
-    await database.close()
-    for thread in set(threading.enumerate()) - before:
-        thread.join(timeout=5)
-        assert not thread.is_alive(), f"leaked thread {thread!r}"
 
 
 def snap(
