@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pydantic import Field
 
 from bot.halo import tiers
@@ -61,22 +63,37 @@ class CsrResult(HaloModel):
         return self.current.has_value
 
 
-class PlayerCsr(HaloModel):
-    """One ``Value[]`` entry: ``Id`` (``xuid(N)``), ``ResultCode`` (0 = ok) and ``Result``."""
+class PlayerEntry(HaloModel):
+    """One ``Value[]`` entry of a skill answer: ``Id`` (``xuid(N)``), ``ResultCode`` (0 = ok)
+    and a ``Result`` whose type each answer names."""
 
     id: str
     result_code: int | str = 0
-    result: CsrResult | None = None
 
     @property
     def ok(self) -> bool:
         """True when Halo answered for this player."""
-        return self.result_code == 0 and self.result is not None
+        return self.result_code == 0 and getattr(self, "result", None) is not None
 
     @property
     def xuid(self) -> str | None:
         """The XUID digits of :attr:`id`, or ``None`` if it is not a XUID."""
         return xuid_digits(self.id)
+
+
+Entry = TypeVar("Entry", bound=PlayerEntry)
+
+
+def entry_for(entries: list[Entry], xuid: str | int) -> Entry | None:
+    """The entry for ``xuid`` (``123`` or ``xuid(123)``), or ``None``."""
+    wanted = xuid_text(xuid)
+    return next((entry for entry in entries if entry.xuid == wanted), None)
+
+
+class PlayerCsr(PlayerEntry):
+    """A player's entry in a CSR answer."""
+
+    result: CsrResult | None = None
 
 
 class PlaylistCsr(HaloModel):
@@ -87,8 +104,7 @@ class PlaylistCsr(HaloModel):
 
     def for_player(self, xuid: str | int) -> PlayerCsr | None:
         """The entry for ``xuid`` (``123`` or ``xuid(123)``), or ``None``."""
-        wanted = xuid_text(xuid)
-        return next((entry for entry in self.value if entry.xuid == wanted), None)
+        return entry_for(self.value, xuid)
 
 
 class RankRecap(HaloModel):
@@ -106,22 +122,10 @@ class MatchSkillResult(HaloModel):
     rank_recap: RankRecap | None = None
 
 
-class PlayerMatchSkill(HaloModel):
-    """One ``Value[]`` entry of a match's skill answer."""
+class PlayerMatchSkill(PlayerEntry):
+    """A player's entry in a match's skill answer."""
 
-    id: str
-    result_code: int | str = 0
     result: MatchSkillResult | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when Halo answered for this player."""
-        return self.result_code == 0 and self.result is not None
-
-    @property
-    def xuid(self) -> str | None:
-        """The XUID digits of :attr:`id`, or ``None`` if it is not a XUID."""
-        return xuid_digits(self.id)
 
 
 class MatchSkill(HaloModel):
@@ -131,5 +135,4 @@ class MatchSkill(HaloModel):
 
     def for_player(self, xuid: str | int) -> PlayerMatchSkill | None:
         """The entry for ``xuid`` (``123`` or ``xuid(123)``), or ``None``."""
-        wanted = xuid_text(xuid)
-        return next((entry for entry in self.value if entry.xuid == wanted), None)
+        return entry_for(self.value, xuid)
