@@ -10,7 +10,6 @@ failure into an error from :mod:`bot.common.errors`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import random
@@ -23,7 +22,6 @@ from typing import Any
 import aiohttp
 
 from bot.common.errors import (
-    HaloDataError,
     HaloUnavailableError,
     RateLimitedError,
     SignInExpiredError,
@@ -94,15 +92,6 @@ class HaloHttp:
     @property
     def limiter(self) -> UpstreamLimiter:
         return self._limiter
-
-    async def get_json(self, url: str) -> Any:
-        """GET ``url`` and return its decoded JSON, or raise an error from bot.common.errors."""
-        body = await self.request("GET", url)
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            log.warning("Unreadable JSON from %s: %s", host_of(url), exc.__class__.__name__)
-            raise HaloDataError(UNREADABLE) from exc
 
     async def request(self, method: str, url: str, *, json_body: Any = None) -> bytes:
         """Send one logical request (with retries) and return the 2xx body."""

@@ -151,7 +151,7 @@ async def test_a_skewed_wall_clock_costs_no_extra_sign_ins(
     provider = make_provider(cache, clock=skewed(timedelta(hours=hours)))
     http = HaloHttp(session, provider, UpstreamLimiter(rate=1000, burst=50), api_base=fake.base_url)
     for _ in range(10):
-        user = await http.get_json(USER_URL)
+        user = json.loads(await http.request("GET", USER_URL))
         assert user["gamertag"] == NOBLE_SIX.gamertag
     # One chain: MSAL's OpenID configuration, one refresh-token grant, one Xbox user token,
     # one XSTS token, one Spartan token, one clearance.

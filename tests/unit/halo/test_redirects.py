@@ -8,6 +8,7 @@ which must receive nothing at all; the caller gets a plain-words error.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -106,7 +107,7 @@ async def test_halo_api_redirect_is_not_followed(
     )
     redirect(fake, elsewhere, USER_PATH, status)
     with pytest.raises(UpstreamRedirectError) as info:
-        await http.get_json(USER_URL)
+        json.loads(await http.request("GET", USER_URL))
     assert_plain_error(info.value)
     assert_nothing_reached(elsewhere, fake)
     assert fake.count("users/gt") == 1  # a redirect is an answer, not a failure to retry
