@@ -1,7 +1,8 @@
 """Persistent storage: SQLite behind small typed repositories.
 
 Open with ``db = await Database.open(path)``; use ``db.accounts``, ``db.guilds``,
-``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players`` and ``db.rank_roles``; join
+``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players``, ``db.rank_roles``
+and ``db.verification``; join
 several writes with ``async with db.transaction() as tx: ... (tx=tx)``.
 Nothing outside this package sees SQL or aiosqlite types.
 """
@@ -13,8 +14,11 @@ from bot.storage.guild_settings import EDITABLE_FIELDS, GuildSettingsRepo
 from bot.storage.models import (
     AccountNotLinkedError,
     ConstraintError,
+    ForgottenMember,
     GuildSettings,
+    GuildVerification,
     KnownPlayer,
+    LinkCode,
     LinkedAccount,
     MigrationError,
     PendingAnnouncement,
@@ -28,6 +32,7 @@ from bot.storage.players import KnownPlayers
 from bot.storage.rank_roles import RANK_ROLE_TIERS, RankRoles
 from bot.storage.snapshots import RankSnapshots
 from bot.storage.tracked import TrackedMembers
+from bot.storage.verification import LinkVerifications
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -36,10 +41,14 @@ __all__ = [
     "Announcements",
     "ConstraintError",
     "Database",
+    "ForgottenMember",
     "GuildSettings",
     "GuildSettingsRepo",
+    "GuildVerification",
     "KnownPlayer",
     "KnownPlayers",
+    "LinkCode",
+    "LinkVerifications",
     "LinkedAccount",
     "LinkedAccounts",
     "MigrationError",
