@@ -16,6 +16,7 @@ from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
 from bot.common.text import escape
 from bot.halo import models
 from bot.halo.cache import CachedFetcher
+from bot.halo.customization import PlayerCustomization
 from bot.halo.http import HaloHttp, UpstreamStatusError
 from bot.halo.urls import (
     DISCOVERY_HOST,
@@ -269,6 +270,25 @@ class HaloClient:
             return await self._get(url, self.player_ttl, _career_rank)
         except UpstreamStatusError as exc:
             raise _player_error(exc) from None
+
+    async def get_customization(self, xuid: str) -> PlayerCustomization:
+        """A player's public customization (service tag), always asked fresh: players
+        change their tag to prove they own the account, so a cached answer would be
+        wrong. Raises NoDataError when Halo keeps it private or has none."""
+        url = build_url(
+            ECONOMY_HOST,
+            f"/hi/players/{segment(xuid_token(xuid))}/customization",
+            {"view": "public"},
+        )
+        try:
+            return await self._get(url, 0.0, PlayerCustomization.parse, fresh=True)
+        except UpstreamStatusError as exc:
+            if exc.status in (403, 404):
+                raise NoDataError(
+                    "Halo does not show this player's customization (it is private or "
+                    "unavailable), so the service tag cannot be checked."
+                ) from None
+            raise _unexpected(exc) from None
 
     # -- static game content (gamecms-hacs) ---------------------------------------------
 
