@@ -9,6 +9,7 @@ lives here because tracking is the only guild<->member relation stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.storage.models import (
@@ -17,8 +18,11 @@ from bot.storage.models import (
     TrackedMember,
     check_id,
     check_limit,
+    chunks,
     like_prefix,
+    placeholders,
     to_db_time,
+    unique,
     utc_now,
 )
 
@@ -145,6 +149,22 @@ class TrackedMembers:
         where = "" if include_unverified else f" WHERE {COUNTS}"
         rows = await self._db._fetchall(f"{_SELECT}{where} ORDER BY t.guild_id, t.user_id", tx=tx)
         return [_member(row) for row in rows]
+
+    async def guilds_of(
+        self, user_ids: Iterable[int], *, tx: Transaction | None = None
+    ) -> set[int]:
+        """Every guild that tracks at least one of these users."""
+        ids = unique(check_id("user_id", u) for u in user_ids)
+        found: set[int] = set()
+        for part in chunks(ids):
+            rows = await self._db._fetchall(
+                "SELECT DISTINCT guild_id FROM tracked_members"
+                f" WHERE user_id IN ({placeholders(len(part))})",
+                tuple(part),
+                tx=tx,
+            )
+            found.update(int(row[0]) for row in rows)
+        return found
 
     async def count_for_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
         """How many members the guild tracks."""
