@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tests.e2e.accounts.verifying import code_of, verify_button
 from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX
 from tests.support.discord import GUILD_ID, OTHER_USER_ID, USER_ID
-from tests.e2e.accounts.verifying import code_of, verify_button
 from tests.support.world import World
 
 EPHEMERAL = 64

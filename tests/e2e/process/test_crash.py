@@ -178,7 +178,30 @@ async def test_sigkill_during_rank_cycles_neither_repeats_nor_loses_announcement
     assert integrity_ok(tmp_path)
 
 
-async def test_sigkill_during_link_leaves_all_or_nothing(
+#: A trigger that keeps the tracking write of /link busy for about two seconds (SQLite
+#: has no sleep; counting a 120^4 cross join does it), installed by the test in the
+#: bot's database. If the link and the tracking were two transactions, the link would
+#: be on disk for those two seconds while the tracking is not: the test sees the link
+#: row appear and kills the bot right then. In one transaction nothing is on disk before
+#: the end, and a kill anywhere in the window leaves neither.
+SLOW_TRACKING = (
+    "CREATE TABLE crash_burn (x INTEGER)",
+    "INSERT INTO crash_burn (x) WITH RECURSIVE n(i) AS"
+    " (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120) SELECT i FROM n",
+    "CREATE TRIGGER crash_slow_tracking BEFORE INSERT ON tracked_members BEGIN"
+    " SELECT COUNT(*) FROM crash_burn AS a, crash_burn AS b, crash_burn AS c, crash_burn AS d;"
+    " END",
+)
+
+
+def install(tmp_path: Path, statements: tuple[str, ...]) -> None:
+    with contextlib.closing(sqlite3.connect(db_path(tmp_path), timeout=10)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+
+
+async def test_sigkill_between_link_and_tracking_leaves_all_or_nothing(
     fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
 ) -> None:
     discord, halo = fakes
@@ -186,26 +209,36 @@ async def test_sigkill_during_link_leaves_all_or_nothing(
     new_xuid = 2533274800000099
     halo.add_player(new_xuid, "Crash Test")
     bot = await start_bot(discord, halo, tmp_path, **POLL)
+    install(tmp_path, SLOW_TRACKING)
+    loop = asyncio.get_running_loop()
+    landed_between = inside = 0
     try:
         for attempt in range(4):
-            # Halo answers the gamertag after a short, random delay; the kill lands before,
-            # during or after the write.
-            halo.fail("users/gt(Crash Test)", delay=rng.uniform(0.0, 0.3), times=1)
-            await discord.invoke("link", {"gamertag": "Crash Test"}, user_id=USER_ID + attempt)
-            await asyncio.sleep(rng.uniform(0.05, 0.5))
+            user = USER_ID + attempt
+            await discord.invoke("link", {"gamertag": "Crash Test"}, user_id=user)
+            # Kill as soon as the link is on disk (the moment between the two writes, if
+            # they were two), or at a seeded moment inside the slow tracking write.
+            deadline = loop.time() + rng.uniform(0.2, 1.5)
+            while loop.time() < deadline:
+                if query(tmp_path, "SELECT 1 FROM linked_accounts WHERE user_id = ?", user):
+                    landed_between += 1
+                    break
+                await asyncio.sleep(0.005)
             await bot.stop(signal.SIGKILL)
-            linked = query(
-                tmp_path, "SELECT xuid FROM linked_accounts WHERE user_id = ?", USER_ID + attempt
-            )
+            linked = query(tmp_path, "SELECT xuid FROM linked_accounts WHERE user_id = ?", user)
             tracked = query(
-                tmp_path,
-                "SELECT guild_id FROM tracked_members WHERE user_id = ?",
-                USER_ID + attempt,
+                tmp_path, "SELECT guild_id FROM tracked_members WHERE user_id = ?", user
             )
+            codes = query(tmp_path, "SELECT code FROM link_codes WHERE user_id = ?", user)
             assert integrity_ok(tmp_path)
-            assert (linked == []) == (tracked == []), (linked, tracked)  # both or neither
+            assert (linked == []) == (tracked == []) == (codes == []), (linked, tracked, codes)
             assert linked in ([], [(str(new_xuid),)])
+            inside += linked == []
             bot = await start_bot(discord, halo, tmp_path, **POLL)
+        # The kills landed inside the write (nothing on disk), never after a half of it.
+        assert inside >= 1
+        assert landed_between == 0
+        install(tmp_path, ("DROP TRIGGER crash_slow_tracking",))
         # After it all, linking works and stays.
         assert (
             await command(discord, "link", {"gamertag": "Crash Test"}, OTHER_USER_ID)
