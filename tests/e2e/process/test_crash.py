@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.e2e.accounts.verifying import code_of, verify_button
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.halo_server import (
     MODERN_PLAYER,
@@ -69,6 +70,21 @@ async def command(discord: FakeDiscord, name: str, options: dict[str, object], u
     await rec.wait_final(timeout=20)
     await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
     return str(rec.embeds()[0]["title"])
+
+
+async def link_verified(
+    discord: FakeDiscord, halo: FakeHalo, gamertag: str, xuid: int, user: int
+) -> None:
+    """/link, set the code as the service tag, press Verify (announced servers require
+    verified links)."""
+    rec = await discord.invoke("link", {"gamertag": gamertag}, user_id=user)
+    await rec.wait_final(timeout=20)
+    await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    halo.set_service_tag(xuid, code_of(rec))
+    press = await discord.click(rec.final_message(), verify_button(rec)["custom_id"], user_id=user)
+    await press.wait_final(timeout=20)
+    await press.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    assert press.embeds()[0]["title"] == "Account verified", press.embeds()
 
 
 def titles(discord: FakeDiscord) -> list[str]:
@@ -125,12 +141,12 @@ async def setup_server(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path) -> 
         )
         == "Announcement channel set"
     )
-    for user, gamertag in (
-        (USER_ID, NOBLE_SIX.gamertag),
-        (OTHER_USER_ID, MODERN_PLAYER.gamertag),
-        (ADMIN_USER_ID, RECORDED_USER.gamertag),
+    for user, player in (
+        (USER_ID, NOBLE_SIX),
+        (OTHER_USER_ID, MODERN_PLAYER),
+        (ADMIN_USER_ID, RECORDED_USER),
     ):
-        assert await command(discord, "link", {"gamertag": gamertag}, user) == "Account linked"
+        await link_verified(discord, halo, player.gamertag, player.xuid, user)
     # The first cycle after the links is the baseline: no posts.
     await until(
         lambda: (
