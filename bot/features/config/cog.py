@@ -18,9 +18,8 @@ from bot.common.errors import PermissionDeniedError
 from bot.core.bot import HaloBot
 from bot.features.announcements.service import rank_role_service
 from bot.features.config.embeds import Notice, notice_embed, overview_embed
-from bot.features.config.service import ConfigService, RankRolesRequest
+from bot.features.config.service import RANK_ROLE_TIERS, ConfigService, RankRolesRequest
 from bot.halo.playlists import RANKED_PLAYLISTS, ranked_playlist_name
-from bot.storage import RANK_ROLE_TIERS
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -49,7 +49,7 @@ from bot.halo.playlists import (
     RANKED_SLAYER,
 )
 from bot.halo.xuid import parse_player
-from bot.storage import AccountNotLinkedError, GuildSettings
+from bot.storage import RANK_ROLE_TIERS, AccountNotLinkedError, GuildSettings
 
 if TYPE_CHECKING:
     from bot.core.resolver import PlayerResolver
@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from bot.storage import Database
 
 log = logging.getLogger(__name__)
+
+__all__ = ["RANK_ROLE_TIERS", "ConfigService", "RankRolesRequest"]
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,9 @@ class ConfigService:
 
     async def set_triggers(self, guild_id: int, chosen: dict[str, bool | None]) -> Notice:
         """``chosen``: ``tier_change``, ... -> on, off or unchanged."""
-        changes = {f"trigger_{name}": value for name, value in chosen.items() if value is not None}
+        changes: dict[str, Any] = {
+            f"trigger_{name}": value for name, value in chosen.items() if value is not None
+        }
         if not changes:
             settings = await self.db.guilds.get(guild_id)
             return notice("Announced changes", triggers_text(settings), tone="info")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.accounts.verifying import link_verified
+from tests.e2e.accounts.verifying import link_verified, reply_of
 from tests.e2e.announcements.test_announcements import cycle
 from tests.e2e.announcements.test_rank_roles import (
     DIAMOND_ROLE,
@@ -66,7 +66,7 @@ async def setup_member(world: World) -> None:
 async def test_unlink_alone_says_what_it_keeps(world: World) -> None:
     await setup_member(world)
     rec = await world.invoke("unlink")
-    embed = rec.final_message()["embeds"][0]
+    embed = reply_of(rec)["embeds"][0]
     assert embed["title"] == "Account unlinked"
     assert "Kept:" in embed["description"] and "forget" in embed["description"]
     stored = stored_about(world, USER_ID, NOBLE_SIX.xuid)
@@ -79,7 +79,7 @@ async def test_unlink_alone_says_what_it_keeps(world: World) -> None:
 async def test_forget_deletes_everything_stored_about_the_member(world: World) -> None:
     await setup_member(world)
     rec = await world.invoke("unlink", {"forget": True})
-    msg = rec.final_message()
+    msg = reply_of(rec)
     assert rec.is_ephemeral(msg)
     embed = msg["embeds"][0]
     assert embed["title"] == "Forgotten"
@@ -107,6 +107,6 @@ async def test_forget_without_a_link_still_deletes_lookups(world: World) -> None
     await world.bot.resolver.flush()
     assert rows(world, "SELECT 1 FROM player_lookups WHERE user_id = ?", USER_ID) == 1
     rec = await world.invoke("unlink", {"forget": True})
-    embed = rec.final_message()["embeds"][0]
+    embed = reply_of(rec)["embeds"][0]
     assert embed["title"] == "Forgotten" and "no linked Halo account" in embed["description"]
     assert rows(world, "SELECT 1 FROM player_lookups WHERE user_id = ?", USER_ID) == 0

@@ -131,7 +131,7 @@ async def admin_reply(
 ) -> dict[str, Any]:
     rec = await world.invoke(f"config {name}", options or {}, user_id=user_id)
     msg = rec.final_message()
-    assert rec.is_ephemeral(msg)
+    assert msg is not None and rec.is_ephemeral(msg)
     return msg["embeds"][0]
 
 

@@ -21,7 +21,7 @@ async def admin(world: World, name: str, options: dict[str, Any] | None = None, 
     kw.setdefault("user_id", ADMIN_USER_ID)
     rec = await world.invoke(f"config {name}", options or {}, **kw)
     msg = rec.final_message()
-    assert rec.is_ephemeral(msg), msg
+    assert msg is not None and rec.is_ephemeral(msg), msg
     return msg["embeds"][0]
 
 

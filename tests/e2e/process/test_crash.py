@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.e2e.accounts.verifying import code_of, verify_button
+from tests.e2e.accounts.verifying import code_of, reply_of, verify_button
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.halo_server import (
     MODERN_PLAYER,
@@ -81,7 +81,7 @@ async def link_verified(
     await rec.wait_final(timeout=20)
     await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
     halo.set_service_tag(xuid, code_of(rec))
-    press = await discord.click(rec.final_message(), verify_button(rec)["custom_id"], user_id=user)
+    press = await discord.click(reply_of(rec), verify_button(rec)["custom_id"], user_id=user)
     await press.wait_final(timeout=20)
     await press.wait_until(lambda r: r.final_message() is not None, timeout=20)
     assert press.embeds()[0]["title"] == "Account verified", press.embeds()
