@@ -132,6 +132,7 @@ class ForgottenMember:
 
     lookups: int = 0
     snapshots: int = 0
+    announcements: int = 0
     tracking: int = 0
     verifications: int = 0
     grants: int = 0

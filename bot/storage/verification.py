@@ -245,8 +245,9 @@ class LinkVerifications:
     ) -> ForgottenMember:
         """Delete everything stored about the member except their rank-role grants (the
         roles must be taken back first; :meth:`RankRoles.forget_member` then): the lookups
-        they made, the rank history of their XUID where no other member links it, their
-        tracking, verifications, code and link. Returns what went."""
+        they made, and where no other member links their XUID its rank history, others'
+        lookups of it and the announcements about it; their tracking, verifications, code
+        and link. Returns what went."""
         check_id("user_id", user_id)
         async with self._db._writing(tx) as t:
             row = await self._db._fetchone(
@@ -259,7 +260,7 @@ class LinkVerifications:
             lookups = await self._db._execute(
                 t, "DELETE FROM player_lookups WHERE user_id = ?", (user_id,)
             )
-            snapshots = 0
+            snapshots = announcements = 0
             if xuid is not None:
                 shared = await self._db._fetchone(
                     "SELECT 1 FROM linked_accounts WHERE xuid = ? AND user_id <> ?",
@@ -273,6 +274,10 @@ class LinkVerifications:
                     lookups += await self._db._execute(
                         t, "DELETE FROM player_lookups WHERE xuid = ?", (xuid,)
                     )
+                    # Keys are "guild:xuid:playlist:...": the posts about that account.
+                    announcements = await self._db._execute(
+                        t, "DELETE FROM announcements WHERE key LIKE ?", (f"%:{xuid}:%",)
+                    )
             tracking = await self._db._execute(
                 t, "DELETE FROM tracked_members WHERE user_id = ?", (user_id,)
             )
@@ -284,6 +289,7 @@ class LinkVerifications:
         return ForgottenMember(
             lookups=lookups,
             snapshots=snapshots,
+            announcements=announcements,
             tracking=tracking,
             verifications=verifications + int(tag_verified),
         )

@@ -146,6 +146,7 @@ def unlink_embed(outcome: UnlinkOutcome) -> SafeEmbed:
         "Deleted everything I stored about you:",
         f"- lookups: {plural(forgotten.lookups, 'note')} of who was looked up",
         f"- rank history: {plural(forgotten.snapshots, 'snapshot')}",
+        f"- announcements about your account: {plural(forgotten.announcements, 'post')}",
         f"- tracking: {plural(forgotten.tracking, 'server')}",
         f"- verification: {plural(forgotten.verifications, 'record')}",
         "- rank roles I gave you: taken back and forgotten",

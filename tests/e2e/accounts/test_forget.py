@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.accounts.verifying import link_verified, reply_of
-from tests.e2e.announcements.test_announcements import cycle
+from tests.e2e.announcements.test_announcements import cycle, set_channel
 from tests.e2e.announcements.test_rank_roles import (
     DIAMOND_ROLE,
+    ONYX_ROLE,
     rank_roles,
     rank_roles_of,
     roles_world,
 )
-from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX
+from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX, RANKED_ARENA
 from tests.support.discord import GUILD_ID, OTHER_USER_ID, USER_ID
 from tests.support.world import World
 
@@ -46,19 +47,25 @@ def stored_about(world: World, user_id: int, xuid: int) -> dict[str, int]:
         "vouching": rows(world, "SELECT 1 FROM guild_verified_links WHERE user_id = ?", user_id),
         "codes": rows(world, "SELECT 1 FROM link_codes WHERE user_id = ?", user_id),
         "grants": rows(world, "SELECT 1 FROM rank_role_grants WHERE user_id = ?", user_id),
+        "announcements": rows(world, "SELECT 1 FROM announcements WHERE key LIKE ?", f"%:{xuid}:%"),
     }
 
 
 async def setup_member(world: World) -> None:
     """USER: linked and verified, vouched for, looked somebody up, rank history, a role."""
     await rank_roles(world, tier="Diamond", role=DIAMOND_ROLE)
+    await rank_roles(world, tier="Onyx", role=ONYX_ROLE)
     await link_verified(world, NOBLE_SIX.gamertag)
     await world.db.verification.vouch(GUILD_ID, USER_ID, str(NOBLE_SIX.xuid), by=1)
     await world.invoke("csr", {"player": MODERN_PLAYER.gamertag})  # a lookup note
     await world.invoke("csr", {"player": NOBLE_SIX.gamertag}, user_id=OTHER_USER_ID)
     await world.bot.resolver.flush()
+    await set_channel(world)
     await cycle(world)
     assert rank_roles_of(world, USER_ID) == {DIAMOND_ROLE}
+    world.halo.set_csr(NOBLE_SIX.xuid, RANKED_ARENA, 1510)  # an announcement about them
+    await cycle(world)
+    assert rank_roles_of(world, USER_ID) == {ONYX_ROLE}
     stored = stored_about(world, USER_ID, NOBLE_SIX.xuid)
     assert all(stored[k] > 0 for k in stored if k != "codes"), stored
 
