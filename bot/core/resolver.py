@@ -1,6 +1,8 @@
 """Turning what a member typed (or left empty) into a Halo player: XUID and gamertag.
 
-Order of lookups: a Discord member means their linked account; a XUID is used
+Order of lookups: a Discord member means their linked account (only when that member
+is in the server where the command runs, or is the caller: which account a member
+linked is not shown to other servers or in DMs); a XUID is used
 as is (its gamertag from the local cache, or one batch lookup); a gamertag is
 looked up in the local cache first, then resolved once upstream and stored.
 
@@ -31,6 +33,7 @@ from bot.common.errors import (
     HaloDataError,
     HaloUnavailableError,
     NotLinkedError,
+    PermissionDeniedError,
     PlayerNotFoundError,
     RateLimitedError,
     SignInExpiredError,
@@ -51,6 +54,11 @@ KNOWN_IN_MEMORY = 20_000
 LOOKUP_FLUSH_SECONDS = 1.0
 #: How long a remembered gamertag <-> XUID pair is trusted before Halo is asked again.
 GAMERTAG_MAX_AGE = timedelta(hours=24)
+#: Whether a user is a member of a guild now: ``(guild_id, user_id) -> bool``.
+MembershipCheck = Callable[[int, int], Awaitable[bool]]
+NOT_A_MEMBER_HERE = (
+    "I only look up a member's linked account in a server they are in: name their gamertag instead."
+)
 #: Halo failing now: a remembered (if old) answer is better than none.
 _HALO_DOWN = (HaloUnavailableError, RateLimitedError, HaloDataError, SignInExpiredError)
 
@@ -93,6 +101,26 @@ class PlayerResolver:
         self._flusher: asyncio.Task[None] | None = None
         #: Linked players whose gamertag is being confirmed with Halo in the background.
         self._confirming: dict[str, asyncio.Task[None]] = {}
+        #: Tells whether a mentioned member is in the server (set by the bot once it
+        #: can ask Discord); without it, nobody else's link is shown by mention.
+        self._membership: MembershipCheck | None = None
+
+    def use_membership(self, check: MembershipCheck) -> None:
+        """How to tell whether a mentioned member is in the server of the command."""
+        self._membership = check
+
+    async def may_show_link(self, user_id: int, *, caller_id: int, guild_id: int | None) -> bool:
+        """Whether ``caller_id`` may see which account ``user_id`` linked: their own, or
+        a member of the server where the command runs (never in a DM)."""
+        if user_id == caller_id:
+            return True
+        if guild_id is None or self._membership is None:
+            return False
+        try:
+            return await self._membership(guild_id, user_id)
+        except Exception:
+            log.warning("Could not check whether user %s is in guild %s", user_id, guild_id)
+            return False
 
     async def resolve(
         self,
@@ -108,7 +136,17 @@ class PlayerResolver:
         if text is None or not text.strip():
             player = await self.linked(caller_id, is_caller=True, confirm=confirm_links)
         else:
-            player = await self.resolve_ref(parse_player(text), confirm_links=confirm_links)
+            ref = parse_player(text)
+            if ref.kind == "member":
+                # Asked before the link is read: the answer must not tell whether they linked.
+                user_id = int(ref.value)
+                if not await self.may_show_link(user_id, caller_id=caller_id, guild_id=guild_id):
+                    raise PermissionDeniedError(NOT_A_MEMBER_HERE)
+                player = await self.linked(
+                    user_id, is_caller=user_id == caller_id, confirm=confirm_links
+                )
+            else:
+                player = await self.resolve_ref(ref, confirm_links=confirm_links)
         if guild_id is not None:
             self._note_lookup(guild_id, caller_id, player.xuid)
         return player
@@ -118,7 +156,9 @@ class PlayerResolver:
     ) -> Player:
         """The player ``ref`` names. ``confirm``: ask Halo even when the answer is
         remembered (for ``/link``: a name may have changed hands since); the remembered
-        answer is still used when Halo is down."""
+        answer is still used when Halo is down. A member mention is answered without
+        the membership check of :meth:`resolve`: callers showing it to somebody else
+        must ask :meth:`may_show_link` first."""
         if ref.kind == "member":
             return await self.linked(int(ref.value), is_caller=False, confirm=confirm_links)
         if ref.kind == "xuid":

@@ -17,6 +17,7 @@ from bot.common.text import escape
 from bot.halo import models
 from bot.halo.cache import CachedFetcher
 from bot.halo.http import UNREADABLE, HaloHttp, UpstreamStatusError
+from bot.halo.models import PlayerCustomization
 from bot.halo.urls import (
     DISCOVERY_HOST,
     ECONOMY_HOST,
@@ -271,6 +272,25 @@ class HaloClient:
             if exc.status == 404:
                 return None
             raise _player_error(exc) from None
+
+    async def get_customization(self, xuid: str) -> PlayerCustomization:
+        """A player's public customization (service tag), always asked fresh: players
+        change their tag to prove they own the account, so a cached answer would be
+        wrong. Raises NoDataError when Halo keeps it private or has none."""
+        url = build_url(
+            ECONOMY_HOST,
+            f"/hi/players/{segment(xuid_token(xuid))}/customization",
+            {"view": "public"},
+        )
+        try:
+            return await self._get(url, 0.0, PlayerCustomization.parse, fresh=True)
+        except UpstreamStatusError as exc:
+            if exc.status in (403, 404):
+                raise NoDataError(
+                    "Halo does not show this player's customization (it is private or "
+                    "unavailable), so the service tag cannot be checked."
+                ) from None
+            raise _unexpected(exc) from None
 
     # -- static game content (gamecms-hacs) ---------------------------------------------
 

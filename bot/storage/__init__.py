@@ -1,8 +1,9 @@
 """Persistent storage: SQLite or PostgreSQL behind small typed repositories.
 
-Open with ``db = await Database.open(path_or_postgresql_url)``; use ``db.accounts``, ``db.guilds``,
-``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players`` and ``db.rank_roles``; join
-several writes with ``async with db.transaction() as tx: ... (tx=tx)``.
+Open with ``db = await Database.open(path_or_postgresql_url)``; use ``db.accounts``,
+``db.guilds``, ``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players``,
+``db.rank_roles`` and ``db.verification``; join several writes with
+``async with db.transaction() as tx: ... (tx=tx)``.
 Nothing outside this package sees SQL or driver (aiosqlite, asyncpg) types.
 """
 
@@ -15,8 +16,11 @@ from bot.storage.models import (
     ConstraintError,
     DatabaseDamagedError,
     DatabaseInUseError,
+    ForgottenMember,
     GuildSettings,
+    GuildVerification,
     KnownPlayer,
+    LinkCode,
     LinkedAccount,
     MigrationError,
     PendingAnnouncement,
@@ -30,6 +34,7 @@ from bot.storage.players import KnownPlayers
 from bot.storage.rank_roles import RANK_ROLE_TIERS, RankRoles
 from bot.storage.snapshots import RankSnapshots
 from bot.storage.tracked import TrackedMembers
+from bot.storage.verification import LinkVerifications
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -40,10 +45,14 @@ __all__ = [
     "Database",
     "DatabaseDamagedError",
     "DatabaseInUseError",
+    "ForgottenMember",
     "GuildSettings",
     "GuildSettingsRepo",
+    "GuildVerification",
     "KnownPlayer",
     "KnownPlayers",
+    "LinkCode",
+    "LinkVerifications",
     "LinkedAccount",
     "LinkedAccounts",
     "MigrationError",

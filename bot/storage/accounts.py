@@ -25,15 +25,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = "user_id, xuid, gamertag, linked_at"
+_COLUMNS = "user_id, xuid, gamertag, linked_at, verified_at"
 
 
 def _account(row: Row) -> LinkedAccount:
+    verified_at = row["verified_at"]
     return LinkedAccount(
         user_id=row["user_id"],
         xuid=row["xuid"],
         gamertag=row["gamertag"],
         linked_at=from_db_time(row["linked_at"]),
+        verified_at=None if verified_at is None else from_db_time(verified_at),
     )
 
 
@@ -44,25 +46,47 @@ class LinkedAccounts:
         self._db = db
 
     async def link(
-        self, user_id: int, xuid: str, gamertag: str, *, tx: Transaction | None = None
+        self,
+        user_id: int,
+        xuid: str,
+        gamertag: str,
+        *,
+        verified: bool = True,
+        tx: Transaction | None = None,
     ) -> LinkedAccount:
-        """Link (or re-link, replacing the old link) a user; tracking is kept."""
-        account = LinkedAccount(
-            user_id=check_id("user_id", user_id),
-            xuid=normalize_xuid(xuid),
-            gamertag=normalize_gamertag(gamertag),
-            linked_at=utc_now(),
+        """Link (or re-link, replacing the old link) a user; tracking is kept.
+
+        ``verified``: whether the caller knows the user owns the XUID. ``/link`` passes
+        False (the member proves it later, :meth:`LinkVerifications.verify`); re-linking
+        the same XUID keeps a verification already made, another XUID starts unverified.
+        This never takes a verification from anybody else: only ``verify`` does that.
+        """
+        params = (
+            check_id("user_id", user_id),
+            normalize_xuid(xuid),
+            normalize_gamertag(gamertag),
+            to_db_time(utc_now()),
         )
+        now = params[3]
         async with self._db._writing(tx) as t:
             await self._db._execute(
                 t,
-                "INSERT INTO linked_accounts (user_id, xuid, gamertag, linked_at)"
-                " VALUES (?, ?, ?, ?)"
+                "INSERT INTO linked_accounts (user_id, xuid, gamertag, linked_at, verified_at)"
+                " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET"
-                " xuid = excluded.xuid, gamertag = excluded.gamertag,"
-                " linked_at = excluded.linked_at",
-                (account.user_id, account.xuid, account.gamertag, to_db_time(account.linked_at)),
+                " gamertag = excluded.gamertag,"
+                " linked_at = excluded.linked_at,"
+                " verified_at = COALESCE(excluded.verified_at, CASE"
+                " WHEN linked_accounts.xuid = excluded.xuid THEN linked_accounts.verified_at"
+                " END),"
+                " xuid = excluded.xuid",
+                (*params, now if verified else None),
             )
+            row = await self._db._fetchone(
+                f"SELECT {_COLUMNS} FROM linked_accounts WHERE user_id = ?", (params[0],), tx=t
+            )
+        assert row is not None
+        account = _account(row)
         log.debug("linked user %d to xuid %s", account.user_id, account.xuid)
         return account
 

@@ -50,6 +50,7 @@ from bot.storage.players import KnownPlayers
 from bot.storage.rank_roles import RankRoles
 from bot.storage.snapshots import RankSnapshots
 from bot.storage.tracked import TrackedMembers
+from bot.storage.verification import LinkVerifications
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ class Database:
     announcements: Announcements
     players: KnownPlayers
     rank_roles: RankRoles
+    verification: LinkVerifications
 
     def __init__(self, backend: Backend) -> None:
         """Use :meth:`open` instead."""
@@ -197,6 +199,7 @@ class Database:
         self.announcements = Announcements(self)
         self.players = KnownPlayers(self)
         self.rank_roles = RankRoles(self)
+        self.verification = LinkVerifications(self)
 
     # ---------------------------------------------------------------- lifecycle
 

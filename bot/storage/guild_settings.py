@@ -28,7 +28,13 @@ log = logging.getLogger(__name__)
 
 MAX_PROBLEM_LENGTH = 1000
 _BOOL_FIELDS = frozenset(
-    {"trigger_tier_change", "trigger_subtier_change", "trigger_placement", "trigger_season_high"}
+    {
+        "trigger_tier_change",
+        "trigger_subtier_change",
+        "trigger_placement",
+        "trigger_season_high",
+        "require_verified",
+    }
 )
 _ID_FIELDS = frozenset({"announce_channel_id", "admin_role_id"})
 EDITABLE_FIELDS = frozenset(
@@ -38,7 +44,7 @@ _PROBLEM_FIELDS = frozenset({"channel_problem", "role_problem"})
 _COLUMNS = (
     "guild_id, announce_channel_id, playlists, trigger_tier_change, trigger_subtier_change,"
     " trigger_placement, trigger_season_high, admin_role_id, channel_problem,"
-    " rank_role_playlist, role_problem, updated_at"
+    " rank_role_playlist, role_problem, require_verified, updated_at"
 )
 
 
@@ -107,6 +113,7 @@ def _settings(row: Row) -> GuildSettings:
         channel_problem=row["channel_problem"],
         rank_role_playlist=row["rank_role_playlist"],
         role_problem=row["role_problem"],
+        require_verified=bool(row["require_verified"]),
         updated_at=from_db_time(row["updated_at"]),
     )
 
@@ -211,7 +218,7 @@ class GuildSettingsRepo:
         playlists = None if settings.playlists is None else json.dumps(list(settings.playlists))
         await self._db._execute(
             tx,
-            f"INSERT INTO guild_settings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f"INSERT INTO guild_settings ({_COLUMNS}) VALUES ({', '.join(['?'] * 13)})"
             " ON CONFLICT (guild_id) DO UPDATE SET"
             " announce_channel_id = excluded.announce_channel_id,"
             " playlists = excluded.playlists,"
@@ -223,6 +230,7 @@ class GuildSettingsRepo:
             " channel_problem = excluded.channel_problem,"
             " rank_role_playlist = excluded.rank_role_playlist,"
             " role_problem = excluded.role_problem,"
+            " require_verified = excluded.require_verified,"
             " updated_at = excluded.updated_at",
             (
                 settings.guild_id,
@@ -236,6 +244,7 @@ class GuildSettingsRepo:
                 settings.channel_problem,
                 settings.rank_role_playlist,
                 settings.role_problem,
+                int(settings.require_verified),
                 to_db_time(settings.updated_at),
             ),
         )

@@ -68,6 +68,13 @@ class LinkedAccount:
     xuid: str
     gamertag: str
     linked_at: datetime
+    #: When the member proved they own the XUID (service tag); None = not proven.
+    verified_at: datetime | None = None
+
+    @property
+    def verified(self) -> bool:
+        """Proven by the member themselves (admins vouch per server: ``guild_verified``)."""
+        return self.verified_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,8 @@ class GuildSettings:
     rank_role_playlist: str | None = None
     #: Why rank roles could not be managed at the last try (None = no problem).
     role_problem: str | None = None
+    #: Only verified links are announced, get rank roles and appear on the leaderboard.
+    require_verified: bool = True
     updated_at: datetime | None = None
 
 
@@ -98,6 +107,44 @@ class TrackedMember:
     user_id: int
     xuid: str
     gamertag: str
+    #: The link is verified for this guild (by the member's service tag, or an admin).
+    verified: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCode:
+    """The code a member must set as their Halo service tag to verify their link."""
+
+    user_id: int
+    xuid: str
+    code: str
+    created_at: datetime
+    checks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GuildVerification:
+    """A link an admin vouched for in one guild (``source`` ``admin`` or ``migration``)."""
+
+    guild_id: int
+    user_id: int
+    xuid: str
+    source: str
+    verified_by: int | None
+    verified_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ForgottenMember:
+    """What ``forget`` deleted about one member (counts of rows)."""
+
+    lookups: int = 0
+    snapshots: int = 0
+    announcements: int = 0
+    tracking: int = 0
+    verifications: int = 0
+    grants: int = 0
+    grant_guilds: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

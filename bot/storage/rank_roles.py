@@ -148,3 +148,20 @@ class RankRoles:
             params += ids
         async with self._db._writing(tx) as t:
             return await self._db._execute(t, sql, params)
+
+    async def guilds_granted_to(self, user_id: int, *, tx: Transaction | None = None) -> set[int]:
+        """Guilds where the bot gave the member a role it has not taken back yet."""
+        rows = await self._db._fetchall(
+            "SELECT DISTINCT guild_id FROM rank_role_grants WHERE user_id = ?",
+            (check_id("user_id", user_id),),
+            tx=tx,
+        )
+        return {row["guild_id"] for row in rows}
+
+    async def forget_member(self, user_id: int, *, tx: Transaction | None = None) -> int:
+        """Forget every grant of the member in every guild; how many were forgotten."""
+        check_id("user_id", user_id)
+        async with self._db._writing(tx) as t:
+            return await self._db._execute(
+                t, "DELETE FROM rank_role_grants WHERE user_id = ?", (user_id,)
+            )

@@ -36,6 +36,8 @@ TABLES: dict[str, str | None] = {
     "player_lookups": "rowid",
     "rank_roles": None,
     "rank_role_grants": None,
+    "guild_verified_links": None,
+    "link_codes": "user_id",
 }
 
 

@@ -9,6 +9,7 @@ lives here because tracking is the only guild<->member relation stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.storage.models import (
@@ -17,8 +18,11 @@ from bot.storage.models import (
     TrackedMember,
     check_id,
     check_limit,
+    chunks,
     like_prefix,
+    placeholders,
     to_db_time,
+    unique,
     utc_now,
 )
 
@@ -28,16 +32,39 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_SELECT = (
-    "SELECT t.guild_id, t.user_id, a.xuid, a.gamertag"
+#: The link is verified for the tracking guild: an admin vouched for it there, or the
+#: member proved it with their service tag and no admin vouched for another member with
+#: the same XUID in that guild (one verified owner per XUID).
+VERIFIED_HERE = (
+    "(EXISTS (SELECT 1 FROM guild_verified_links AS g WHERE g.guild_id = t.guild_id"
+    " AND g.user_id = t.user_id AND g.xuid = a.xuid)"
+    " OR (a.verified_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM guild_verified_links AS o"
+    " WHERE o.guild_id = t.guild_id AND o.xuid = a.xuid AND o.user_id <> t.user_id)))"
+)
+_FROM = (
     " FROM tracked_members AS t JOIN linked_accounts AS a ON a.user_id = t.user_id"
+    " LEFT JOIN guild_settings AS s ON s.guild_id = t.guild_id"
+)
+#: The tracked link counts in its guild (announced, rank roles, leaderboard).
+COUNTS = f"({VERIFIED_HERE} OR s.require_verified = 0)"
+_SELECT = (
+    f"SELECT t.guild_id, t.user_id, a.xuid, a.gamertag, CASE WHEN {VERIFIED_HERE}"
+    f" THEN 1 ELSE 0 END AS verified{_FROM}"
 )
 
 
 def _member(row: Row) -> TrackedMember:
     return TrackedMember(
-        guild_id=row["guild_id"], user_id=row["user_id"], xuid=row["xuid"], gamertag=row["gamertag"]
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        xuid=row["xuid"],
+        gamertag=row["gamertag"],
+        verified=bool(row["verified"]),
     )
+
+
+def _counting(include_unverified: bool) -> str:
+    return "" if include_unverified else f" AND {COUNTS}"
 
 
 class TrackedMembers:
@@ -82,11 +109,13 @@ class TrackedMembers:
         return row is not None
 
     async def list_for_guild(
-        self, guild_id: int, *, tx: Transaction | None = None
+        self, guild_id: int, *, include_unverified: bool = False, tx: Transaction | None = None
     ) -> list[TrackedMember]:
-        """The guild's tracked members, by gamertag."""
+        """The guild's tracked members that count there (verified, or the guild does not
+        require it; ``include_unverified``: every tracked member), by gamertag."""
         rows = await self._db._fetchall(
-            f"{_SELECT} WHERE t.guild_id = ? ORDER BY casefold(a.gamertag), t.user_id",
+            f"{_SELECT} WHERE t.guild_id = ?{_counting(include_unverified)}"
+            " ORDER BY casefold(a.gamertag), t.user_id",
             (check_id("guild_id", guild_id),),
             tx=tx,
         )
@@ -105,18 +134,36 @@ class TrackedMembers:
         return [_member(row) for row in rows]
 
     async def unique_xuids(self, *, tx: Transaction | None = None) -> list[str]:
-        """Every XUID tracked by at least one guild, sorted."""
+        """Every XUID that counts in at least one guild, sorted."""
         rows = await self._db._fetchall(
-            "SELECT DISTINCT a.xuid FROM tracked_members AS t"
-            " JOIN linked_accounts AS a ON a.user_id = t.user_id ORDER BY a.xuid",
-            tx=tx,
+            f"SELECT DISTINCT a.xuid{_FROM} WHERE {COUNTS} ORDER BY a.xuid", tx=tx
         )
         return [row[0] for row in rows]
 
-    async def memberships(self, *, tx: Transaction | None = None) -> list[TrackedMember]:
-        """All tracked members of all guilds (for the scheduler), by guild then user."""
-        rows = await self._db._fetchall(f"{_SELECT} ORDER BY t.guild_id, t.user_id", tx=tx)
+    async def memberships(
+        self, *, include_unverified: bool = False, tx: Transaction | None = None
+    ) -> list[TrackedMember]:
+        """Tracked members of all guilds that count there (for the scheduler; see
+        :meth:`list_for_guild`), by guild then user."""
+        where = "" if include_unverified else f" WHERE {COUNTS}"
+        rows = await self._db._fetchall(f"{_SELECT}{where} ORDER BY t.guild_id, t.user_id", tx=tx)
         return [_member(row) for row in rows]
+
+    async def guilds_of(
+        self, user_ids: Iterable[int], *, tx: Transaction | None = None
+    ) -> set[int]:
+        """Every guild that tracks at least one of these users."""
+        ids = unique(check_id("user_id", u) for u in user_ids)
+        found: set[int] = set()
+        for part in chunks(ids):
+            rows = await self._db._fetchall(
+                "SELECT DISTINCT guild_id FROM tracked_members"
+                f" WHERE user_id IN ({placeholders(len(part))})",
+                tuple(part),
+                tx=tx,
+            )
+            found.update(int(row[0]) for row in rows)
+        return found
 
     async def count_for_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
         """How many members the guild tracks."""

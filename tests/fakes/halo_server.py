@@ -225,6 +225,8 @@ class FakePlayer:
         default_factory=lambda: fixture("from-seeds/economy_player_operations.json")
     )
     has_matches: bool = True
+    #: The service tag shown by the public customization; None: customization private.
+    service_tag: str | None = "SPTN"
 
     @property
     def player_id(self) -> str:
@@ -585,6 +587,11 @@ class FakeHalo:
         if self._by_gamertag.get(player.gamertag.casefold()) == player.xuid:
             del self._by_gamertag[player.gamertag.casefold()]
 
+    def set_service_tag(self, xuid: int, tag: str | None) -> None:
+        """The service tag the player's public customization shows from now on (None:
+        Halo answers 403, the customization is private)."""
+        self.players[int(xuid)].service_tag = tag
+
     def player_by_gamertag(self, gamertag: str) -> FakePlayer | None:
         xuid = self._by_gamertag.get(gamertag.casefold())
         return None if xuid is None else self.players.get(xuid)
@@ -884,6 +891,7 @@ class FakeHalo:
         add("GET", ECONOMY_HOST, tracks + r"/operations/(?P<track>[^/]+)$", self._operation)
         add("GET", ECONOMY_HOST, tracks + r"/events/(?P<track>[^/]+)$", self._event)
         add("GET", ECONOMY_HOST, tracks + r"/careerranks/careerrank1$", self._career_rank)
+        add("GET", ECONOMY_HOST, player + r"/customization$", self._customization)
         # gamecms-hacs (paths are case-insensitive).
         add("GET", GAMECMS_HOST, r"^/hi/.*$", self._gamecms)
         # Discovery.
@@ -1317,6 +1325,37 @@ class FakeHalo:
             }
         return _json(answer)
 
+    async def _customization(self, req: _Req, m: re.Match[str]) -> web.StreamResponse:
+        """Public customization (shape as in the Halo API notes): only ``view=public`` is
+        served; the service tag is the one a test set (``set_service_tag``)."""
+        if req.query.get("view", "").lower() != "public":
+            return _empty(403)
+        player = self._player(m["player"], xuid_only=True)
+        if player is None:
+            return _empty(404)
+        if player.service_tag is None:
+            return _empty(403)
+        return _json(
+            {
+                "Appearance": {
+                    "LastModifiedDateUtc": {"ISO8601Date": _iso(_now())},
+                    "ActionPosePath": "Inventory/Spartan/ActionPoses/101-000-menu-stance-a.json",
+                    "BackdropImagePath": "progression/backgrounds/forge_bg_1.png",
+                    "Emblem": {
+                        "EmblemPath": "Inventory/Spartan/Emblems/104-001-olympus-stuck-3d.json",
+                        "ConfigurationId": -1529217786,
+                    },
+                    "ServiceTag": player.service_tag,
+                    "IntroEmotePath": None,
+                    "PlayerTitlePath": None,
+                },
+                "ArmorCores": {"ArmorCores": []},
+                "WeaponCores": {"WeaponCores": []},
+                "AiCores": {"AiCores": []},
+                "VehicleCores": {"VehicleCores": []},
+            }
+        )
+
     # -- gamecms-hacs and discovery -----------------------------------------------------
 
     def _calendar(self) -> dict[str, Any]:
@@ -1449,6 +1488,7 @@ class FakeHalo:
           ``{"xuid", "playlist", "result": {...}}``
         - ``POST /_admin/playlists`` ``{"asset_id", "name"}`` (another ranked playlist)
         - ``POST /_admin/event-progress`` ``{"xuid", "track", "rank"}``
+        - ``POST /_admin/service-tag`` ``{"xuid", "tag"}`` (``tag`` null: customization private)
         - ``POST /_admin/files`` ``{"path", "json"}``: override a gamecms-hacs file
         - ``POST /_admin/discovery-files`` ``{"path", "json"}``: override a discovery answer
         - ``POST /_admin/faults``: the arguments of :meth:`fail` (``"body"`` is text);
@@ -1512,6 +1552,10 @@ class FakeHalo:
             return _json(result)
         if (method, path) == ("POST", "/playlists"):
             self.add_playlist(str(data["asset_id"]), str(data["name"]))
+            return _json({"ok": True})
+        if (method, path) == ("POST", "/service-tag"):
+            tag = data.get("tag")
+            self.set_service_tag(int(data["xuid"]), None if tag is None else str(tag))
             return _json({"ok": True})
         if (method, path) == ("POST", "/event-progress"):
             self.set_event_progress(int(data["xuid"]), str(data["track"]), int(data["rank"]))

@@ -309,7 +309,9 @@ class Announcement:
         if not changes:
             raise ValueError("an announcement needs at least one change")
         first = changes[0]
-        kinds = tuple(k for k in CHANGE_KINDS if any(c.kind == k for c in changes))
+        kinds: tuple[ChangeKind, ...] = tuple(
+            k for k in CHANGE_KINDS if any(c.kind == k for c in changes)
+        )
         return cls(
             xuid=first.xuid,
             gamertag=gamertag,

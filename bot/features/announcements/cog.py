@@ -16,7 +16,8 @@ from bot.common.text import plural
 from bot.core.bot import HaloBot
 from bot.features.announcements.cycle import CycleReport, FlushReport, RankWatcher
 from bot.features.announcements.delivery import DiscordPoster
-from bot.features.announcements.roles import DiscordRoles, RoleSync, RoleSyncReport
+from bot.features.announcements.roles import RoleSync, RoleSyncReport
+from bot.features.announcements.service import RankRoleService, rank_role_service
 
 log = logging.getLogger(__name__)
 
@@ -24,21 +25,18 @@ log = logging.getLogger(__name__)
 class RankAnnouncements(commands.Cog):
     """Polls tracked members' CSR and posts rank changes to each server's channel."""
 
-    def __init__(self, bot: HaloBot) -> None:
+    def __init__(self, bot: HaloBot, watcher: RankWatcher, rank_roles: RankRoleService) -> None:
         self.bot = bot
-        self.poster = DiscordPoster(bot)
-        self.roles = RoleSync(bot.db, DiscordRoles(bot))
-        self.watcher = RankWatcher(
-            bot.db, bot.halo, poster=self.poster, is_guild_active=self.poster.is_guild_active
-        )
-        self._role_tasks: set[asyncio.Task[RoleSyncReport]] = set()
-        #: The role sync after the last cycle, and whether another cycle ended meanwhile.
-        self._cycle_roles: asyncio.Task[RoleSyncReport] | None = None
-        self._roles_again = False
+        self.watcher = watcher
+        self.rank_roles = rank_roles
         self.started = asyncio.Event()
         self.last_report: CycleReport | None = None
         self.startup_flush: FlushReport | None = None
         self.poll.change_interval(seconds=bot.settings.rank_poll_seconds)
+
+    @property
+    def roles(self) -> RoleSync:
+        return self.rank_roles.roles
 
     async def cog_load(self) -> None:
         self.poll.start()
@@ -46,48 +44,13 @@ class RankAnnouncements(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.poll.cancel()
-        for task in list(self._role_tasks):
-            task.cancel()
+        self.rank_roles.cancel()
 
     def sync_roles_soon(
         self, guild_id: int, *, reapply: bool = False
     ) -> asyncio.Task[RoleSyncReport]:
-        """Bring the server's rank roles in step now, in the background (after a
-        ``/config`` change), from the stored snapshots: no Halo request."""
-        return self._track(
-            asyncio.create_task(
-                self.roles.sync([guild_id], reapply=reapply), name=f"rank-roles-{guild_id}"
-            )
-        )
-
-    def sync_roles_after_cycle(self) -> asyncio.Task[RoleSyncReport]:
-        """Bring every server's rank roles in step with the snapshots a cycle stored, in
-        the background: giving many roles goes at Discord's pace, and must not hold up
-        the next cycle's checks and announcements. A cycle that ends while the previous
-        sync still runs gets one more sync after it, not one each."""
-        if self._cycle_roles is not None and not self._cycle_roles.done():
-            self._roles_again = True
-            return self._cycle_roles
-
-        async def run() -> RoleSyncReport:
-            while True:
-                self._roles_again = False
-                report = await self.roles.sync()
-                if not self._roles_again:
-                    return report
-
-        self._cycle_roles = self._track(asyncio.create_task(run(), name="rank-roles"))
-        return self._cycle_roles
-
-    def _track(self, task: asyncio.Task[RoleSyncReport]) -> asyncio.Task[RoleSyncReport]:
-        self._role_tasks.add(task)
-        task.add_done_callback(self._role_task_done)
-        return task
-
-    def _role_task_done(self, task: asyncio.Task[RoleSyncReport]) -> None:
-        self._role_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Syncing rank roles failed", exc_info=task.exception())
+        """Bring the server's rank roles in step now, in the background."""
+        return self.rank_roles.sync_soon(guild_id, reapply=reapply)
 
     @tasks.loop(seconds=300)
     async def poll(self) -> None:
@@ -122,7 +85,7 @@ class RankAnnouncements(commands.Cog):
         (waited for only with ``wait_for_roles``); return the cycle's report."""
         report = await self.watcher.run_cycle()
         self.last_report = report
-        roles = self.sync_roles_after_cycle()
+        roles = self.rank_roles.sync_after_cycle()
         if wait_for_roles:
             report.roles = await asyncio.shield(roles)
         interval = self.bot.settings.rank_poll_seconds
@@ -139,4 +102,6 @@ class RankAnnouncements(commands.Cog):
 
 
 async def setup(bot: HaloBot) -> None:
-    await bot.add_cog(RankAnnouncements(bot))
+    poster = DiscordPoster(bot)
+    watcher = RankWatcher(bot.db, bot.halo, poster=poster, is_guild_active=poster.is_guild_active)
+    await bot.add_cog(RankAnnouncements(bot, watcher, rank_role_service(bot)))

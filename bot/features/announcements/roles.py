@@ -176,6 +176,48 @@ def check_guild(
     return GuildCheck(manage_roles_problem(guild), give, take, frozenset(deleted))
 
 
+def overwrite_warnings(guild: discord.Guild, mapping: Mapping[str, int]) -> list[str]:
+    """Mapped roles that gain moderator permissions in some channel through that channel's
+    permission overwrites (the role itself carries none, so mapping it was allowed)."""
+    lines: list[str] = []
+    for tier, role_id in mapping.items():
+        role = guild.get_role(role_id)
+        if role is None:
+            continue
+        for channel in sorted(guild.channels, key=lambda c: (c.position, c.id)):
+            allow, _ = channel.overwrites_for(role).pair()
+            elevated = [name for attr, name in ELEVATED_PERMISSIONS if getattr(allow, attr, False)]
+            if elevated:
+                lines.append(
+                    f"{role.mention} ({tier}) gets moderator permissions in {channel.mention} "
+                    f"({', '.join(elevated)}) through that channel's permission overwrites: "
+                    f"whoever reaches {tier} gets them there. Remove them, or map another role."
+                )
+    return lines
+
+
+def member_mapping_problem(member: discord.Member, role: discord.Role) -> str | None:
+    """Why ``member`` may not hand ``role`` out by rank: they could not give it
+    themselves. Needs Manage Roles (the server owner and Administrators have it) and
+    the role below their highest role (only the owner is above every role)."""
+    guild = member.guild
+    if guild.owner_id == member.id:
+        return None
+    permissions = member.guild_permissions
+    if not (permissions.manage_roles or permissions.administrator):
+        return (
+            "You need the **Manage Roles** permission to hand out roles by rank: a rank "
+            "role is a role you could give yourself by linking an account that reached the "
+            "tier."
+        )
+    if role >= member.top_role:
+        return (
+            f"{role.mention} is not below your highest role ({member.top_role.mention}): you "
+            "can only hand out by rank the roles you could give yourself."
+        )
+    return None
+
+
 # --------------------------------------------------------------------------- editing
 
 

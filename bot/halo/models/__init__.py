@@ -19,7 +19,13 @@ from bot.halo.models.base import (
     parse,
     track_id_from_path,
 )
-from bot.halo.models.economy import PlayerOperations, PlayerRewardTrack, RewardTrackProgress
+from bot.halo.models.economy import (
+    Appearance,
+    PlayerCustomization,
+    PlayerOperations,
+    PlayerRewardTrack,
+    RewardTrackProgress,
+)
 from bot.halo.models.gamecms import (
     CalendarEvent,
     CalendarSeason,
@@ -81,6 +87,7 @@ __all__ = [
     "GAME_VARIANT_CATEGORIES",
     "HALO_DATA_MESSAGE",
     "OUTCOMES",
+    "Appearance",
     "AssetRef",
     "CalendarEvent",
     "CalendarSeason",
@@ -111,6 +118,7 @@ __all__ = [
     "MedalMetadata",
     "OrDefault",
     "PlayerCsr",
+    "PlayerCustomization",
     "PlayerMatchSkill",
     "PlayerOperations",
     "PlayerRewardTrack",

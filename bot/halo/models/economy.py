@@ -1,6 +1,10 @@
-"""The economy service (``economy.svc.halowaypoint.com``): a player's Operations and events."""
+"""The economy service (``economy.svc.halowaypoint.com``): a player's Operations and events,
+and their public customization (only the service tag: the 4-character tag a player shows in
+game and can change at any time, which lets a member prove they own a Halo account)."""
 
 from __future__ import annotations
+
+from pydantic import Field
 
 from bot.halo.models.base import HaloModel, track_id_from_path
 from bot.halo.models.types import ListOf, OrDefault, Text
@@ -60,3 +64,24 @@ class PlayerOperations(HaloModel):
         """The Operation currently scheduled by the game, if the player has it listed."""
         path = self.scheduled_operation_reward_track_path
         return self.track(path) if path else None
+
+
+class Appearance(HaloModel):
+    """``Appearance``: only the service tag is kept."""
+
+    service_tag: Text = ""
+
+
+class PlayerCustomization(HaloModel):
+    """``GET economy /hi/players/xuid(N)/customization?view=public``."""
+
+    appearance: OrDefault[Appearance] = Field(default_factory=Appearance)
+
+    @property
+    def service_tag(self) -> str:
+        """The tag as the player set it, without surrounding spaces ("" when none)."""
+        return self.appearance.service_tag.strip()
+
+    def has_service_tag(self, tag: str) -> bool:
+        """Whether the player's service tag is ``tag`` (letter case does not matter)."""
+        return bool(tag) and self.service_tag.casefold() == tag.strip().casefold()

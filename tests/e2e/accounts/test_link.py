@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.e2e.accounts.verifying import code_of, verify_button
 from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX
 from tests.support.discord import GUILD_ID, OTHER_USER_ID, USER_ID
 from tests.support.world import World
@@ -18,9 +19,13 @@ async def test_link_verifies_stores_and_tracks(world: World) -> None:
     assert "Noble Six" in embed["description"]
     account = await world.db.accounts.get(USER_ID)
     assert account is not None and account.xuid == str(NOBLE_SIX.xuid)
-    tracked = await world.db.tracked.list_for_guild(GUILD_ID)
-    assert [m.user_id for m in tracked] == [USER_ID]
+    tracked = await world.db.tracked.list_for_guild(GUILD_ID, include_unverified=True)
+    assert [(m.user_id, m.verified) for m in tracked] == [(USER_ID, False)]
     assert world.halo.count("profile.svc.halowaypoint.com/users/gt") == 1
+    # Unverified: a code and a Verify button.
+    assert len(code_of(rec)) == 4
+    assert "service tag" in embed["description"]
+    assert verify_button(rec)["custom_id"].startswith(f"verify-link:{USER_ID}:")
 
 
 async def test_link_modern_gamertag(world: World) -> None:

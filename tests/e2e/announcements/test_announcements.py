@@ -18,6 +18,7 @@ from bot.core.services import Services, build_services
 from bot.features.announcements.cog import RankAnnouncements
 from bot.features.announcements.cycle import CycleReport, RankWatcher
 from bot.features.announcements.delivery import DeliveryError, nonce_for
+from tests.e2e.accounts.verifying import link_verified
 from tests.fakes.discord_server import MANAGE_GUILD, SEND_MESSAGES, FakeDiscord
 from tests.fakes.halo_server import (
     DEFAULT_CLEARANCE,
@@ -82,8 +83,9 @@ async def set_channel(world: World, channel_id: int = ANNOUNCE_CHANNEL_ID, **kwa
 
 
 async def link(world: World, gamertag: str, user_id: int = USER_ID, **kwargs: Any) -> None:
-    rec = await world.invoke("link", {"gamertag": gamertag}, user_id=user_id, **kwargs)
-    assert rec.final_message()["embeds"][0]["title"] == "Account linked"
+    """/link and verify through the service tag, as a member does (servers require
+    verified links by default)."""
+    await link_verified(world, gamertag, user_id, **kwargs)
 
 
 async def show_problem(world: World, **kwargs: Any) -> str | None:

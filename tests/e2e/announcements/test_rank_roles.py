@@ -41,14 +41,16 @@ MANAGE_NICKNAMES = 1 << 27
 STAFF_ROLE = 1_300_000_000_000_030_020  # above the bot's role
 RANK_ROLE_IDS = {PLATINUM_ROLE, DIAMOND_ROLE, ONYX_ROLE}
 BOT_ROLE_POSITION = 10
+ADMIN_ROLE_POSITION = 30
 ROLE_CALLS = r"^/guilds/\d+/members/\d+/roles/\d+$"
 
 
 def add_roles_guild(fake: FakeDiscord, *, bot_permissions: int) -> None:
     """The standard test guild plus tier roles below the bot and a Staff role above it."""
     spec = world_spec(bot_permissions=bot_permissions)
+    # The admins' role is the highest: they may hand out every role below it by rank.
     spec["roles"] = [
-        *spec["roles"],
+        {**spec["roles"][0], "position": ADMIN_ROLE_POSITION},
         {"id": PLATINUM_ROLE, "name": "Platinum", "position": 3},
         {"id": DIAMOND_ROLE, "name": "Diamond", "position": 4},
         {"id": ONYX_ROLE, "name": "Onyx", "position": 5},

@@ -52,6 +52,8 @@ EVERY_COMMAND: list[tuple[str, dict[str, Any]]] = [
     ("rank-roles", {"tier": "Onyx", "role": MODS_ROLE_ID}),
     ("show", {}),
     ("reset", {}),
+    ("require-verified", {"enabled": False}),
+    ("link", {"member": OTHER_USER_ID, "gamertag": MODERN_PLAYER.gamertag}),
 ]
 
 
@@ -71,6 +73,8 @@ async def test_commands_and_options_are_registered(world: World) -> None:
         "rank-roles": ["tier", "role", "playlist", "clear_all", "resync"],
         "show": [],
         "reset": [],
+        "link": ["member", "gamertag"],
+        "require-verified": ["enabled"],
     }
 
 
@@ -79,7 +83,9 @@ async def test_plain_member_is_refused_everything_and_nothing_changes(tmp_path: 
         fake.add_role(GUILD_ID, {"id": MODS_ROLE_ID, "name": "Mods"})
         async with running_world(tmp_path, discord=fake) as world:
             await world.invoke("link", {"gamertag": NOBLE_SIX.gamertag}, user_id=OTHER_USER_ID)
-            tracked_before = await world.db.tracked.list_for_guild(GUILD_ID)
+            tracked_before = await world.db.tracked.list_for_guild(
+                GUILD_ID, include_unverified=True
+            )
             for name, options in EVERY_COMMAND:
                 embed = reply(await world.invoke(f"config {name}", options, user_id=USER_ID))
                 assert embed["title"] == "Not allowed", name
@@ -88,7 +94,10 @@ async def test_plain_member_is_refused_everything_and_nothing_changes(tmp_path: 
             settings = await world.db.guilds.get(GUILD_ID)
             assert settings.updated_at is None  # nothing stored
             assert await world.db.rank_roles.mapping(GUILD_ID) == {}
-            assert await world.db.tracked.list_for_guild(GUILD_ID) == tracked_before
+            assert (
+                await world.db.tracked.list_for_guild(GUILD_ID, include_unverified=True)
+                == tracked_before
+            )
 
 
 async def test_admin_role_grants_access(tmp_path: Path) -> None:
@@ -148,7 +157,10 @@ async def test_settings_are_stored_and_shown(world: World) -> None:
     assert shown["Playlists"] == "Ranked Arena, Ranked Doubles"
     assert "Tier changes (e.g. Gold → Platinum): **on**" in shown["Announced changes"]
     assert shown["Admin role"] == "None (Manage Server only)"
-    assert shown["Tracked members (1)"] == f"<@{USER_ID}> (Noble Six)"
+    assert shown["Tracked members (1, 1 not verified)"] == (
+        f"<@{USER_ID}> (Noble Six, **not verified**)"
+    )
+    assert shown["Verified links"].startswith("**Required**")
     assert "Problem" not in shown
 
     # Without options the commands only show the current choice.
@@ -174,22 +186,24 @@ async def test_announce_channel_empty_turns_announcements_off(world: World) -> N
 async def test_track_and_untrack(world: World) -> None:
     embed = await admin(world, "track", {"member": OTHER_USER_ID})
     assert embed["title"] == "No linked account" and "/link" in embed["description"]
-    assert await world.db.tracked.list_for_guild(GUILD_ID) == []
+    assert await world.db.tracked.list_for_guild(GUILD_ID, include_unverified=True) == []
 
     # Linked in a DM: no server follows them yet.
     options = {"gamertag": MODERN_PLAYER.gamertag}
     await world.invoke("link", options, user_id=OTHER_USER_ID, guild_id=None, strict=False)
-    assert await world.db.tracked.list_for_guild(GUILD_ID) == []
+    assert await world.db.tracked.list_for_guild(GUILD_ID, include_unverified=True) == []
     embed = await admin(world, "track", {"member": OTHER_USER_ID})
     assert embed["title"] == "Member tracked" and "now follows" in embed["description"]
     assert "Sïerra\\#2468" in embed["description"]
-    assert [m.user_id for m in await world.db.tracked.list_for_guild(GUILD_ID)] == [OTHER_USER_ID]
+    assert [
+        m.user_id for m in await world.db.tracked.list_for_guild(GUILD_ID, include_unverified=True)
+    ] == [OTHER_USER_ID]
     embed = await admin(world, "track", {"member": OTHER_USER_ID})
     assert "already follows" in embed["description"]
 
     embed = await admin(world, "untrack", {"member": OTHER_USER_ID})
     assert embed["title"] == "Member untracked"
-    assert await world.db.tracked.list_for_guild(GUILD_ID) == []
+    assert await world.db.tracked.list_for_guild(GUILD_ID, include_unverified=True) == []
     embed = await admin(world, "untrack", {"member": OTHER_USER_ID})
     assert embed["title"] == "Not tracked"
 
@@ -205,7 +219,7 @@ async def test_reset_restores_defaults_and_keeps_tracking(world: World) -> None:
     settings = await world.db.guilds.get(GUILD_ID)
     assert settings.updated_at is None and settings.announce_channel_id is None
     assert settings.trigger_tier_change
-    assert len(await world.db.tracked.list_for_guild(GUILD_ID)) == 1
+    assert len(await world.db.tracked.list_for_guild(GUILD_ID, include_unverified=True)) == 1
     embed = await admin(world, "reset")
     assert "nothing to reset" in embed["description"]
 

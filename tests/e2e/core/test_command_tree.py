@@ -37,7 +37,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
     assert options(synced["events"]) == ["player", "event"]
     assert options(synced["link"]) == ["gamertag"]
     assert options(synced["whois"]) == ["member"]
-    assert options(synced["unlink"]) == []
+    assert options(synced["unlink"]) == ["forget"]
     assert options(synced["leaderboard"]) == ["playlist"]
     assert options(synced["compare"]) == ["player_a", "player_b"]
     assert options(synced["history"]) == ["player", "playlist", "days"]

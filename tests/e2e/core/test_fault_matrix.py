@@ -31,6 +31,7 @@ import pytest
 from bot.core.logs import guard, quiet_libraries, redactor
 from bot.features.announcements.cog import RankAnnouncements
 from bot.halo.auth import device_code_login
+from tests.e2e.accounts.verifying import link_verified
 from tests.fakes.discord_server import InteractionRecord
 from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX, RANKED_ARENA, FakeHalo
 from tests.support.discord import ADMIN_USER_ID, ANNOUNCE_CHANNEL_ID, TOKEN, USER_ID
@@ -161,8 +162,7 @@ async def msal_world(tmp_path: Path, halo: FakeHalo | None = None) -> AsyncItera
             "config announce-channel", {"channel": ANNOUNCE_CHANNEL_ID}, user_id=ADMIN_USER_ID
         )
         assert rec.final_message()["embeds"][0]["title"] == "Announcement channel set"
-        rec = await world.invoke("link", {"gamertag": NOBLE_SIX.gamertag})
-        assert rec.final_message()["embeds"][0]["title"] == "Account linked"
+        await link_verified(world, NOBLE_SIX.gamertag)  # counted: announced
         # The looked-up player's gamertag is known from now on: the commands' own endpoints
         # are the only Halo requests they make.
         rec = await world.invoke("csr", {"player": PLAYER.gamertag}, user_id=FIRST_USER + 98)

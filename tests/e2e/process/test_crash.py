@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.e2e.accounts.verifying import code_of, reply_of, verify_button
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.halo_server import (
     MODERN_PLAYER,
@@ -69,6 +70,21 @@ async def command(discord: FakeDiscord, name: str, options: dict[str, object], u
     await rec.wait_final(timeout=20)
     await rec.wait_until(lambda r: r.latest_message() is not None, timeout=20)
     return str(rec.embeds()[0]["title"])
+
+
+async def link_verified(
+    discord: FakeDiscord, halo: FakeHalo, gamertag: str, xuid: int, user: int
+) -> None:
+    """/link, set the code as the service tag, press Verify (announced servers require
+    verified links)."""
+    rec = await discord.invoke("link", {"gamertag": gamertag}, user_id=user)
+    await rec.wait_final(timeout=20)
+    await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    halo.set_service_tag(xuid, code_of(rec))
+    press = await discord.click(reply_of(rec), verify_button(rec)["custom_id"], user_id=user)
+    await press.wait_final(timeout=20)
+    await press.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    assert press.embeds()[0]["title"] == "Account verified", press.embeds()
 
 
 def titles(discord: FakeDiscord) -> list[str]:
@@ -125,12 +141,12 @@ async def setup_server(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path) -> 
         )
         == "Announcement channel set"
     )
-    for user, gamertag in (
-        (USER_ID, NOBLE_SIX.gamertag),
-        (OTHER_USER_ID, MODERN_PLAYER.gamertag),
-        (ADMIN_USER_ID, RECORDED_USER.gamertag),
+    for user, player in (
+        (USER_ID, NOBLE_SIX),
+        (OTHER_USER_ID, MODERN_PLAYER),
+        (ADMIN_USER_ID, RECORDED_USER),
     ):
-        assert await command(discord, "link", {"gamertag": gamertag}, user) == "Account linked"
+        await link_verified(discord, halo, player.gamertag, player.xuid, user)
     # The first cycle after the links is the baseline: no posts.
     await until(
         lambda: (
@@ -178,7 +194,30 @@ async def test_sigkill_during_rank_cycles_neither_repeats_nor_loses_announcement
     assert integrity_ok(tmp_path)
 
 
-async def test_sigkill_during_link_leaves_all_or_nothing(
+#: A trigger that keeps the tracking write of /link busy for about two seconds (SQLite
+#: has no sleep; counting a 120^4 cross join does it), installed by the test in the
+#: bot's database. If the link and the tracking were two transactions, the link would
+#: be on disk for those two seconds while the tracking is not: the test sees the link
+#: row appear and kills the bot right then. In one transaction nothing is on disk before
+#: the end, and a kill anywhere in the window leaves neither.
+SLOW_TRACKING = (
+    "CREATE TABLE crash_burn (x INTEGER)",
+    "INSERT INTO crash_burn (x) WITH RECURSIVE n(i) AS"
+    " (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120) SELECT i FROM n",
+    "CREATE TRIGGER crash_slow_tracking BEFORE INSERT ON tracked_members BEGIN"
+    " SELECT COUNT(*) FROM crash_burn AS a, crash_burn AS b, crash_burn AS c, crash_burn AS d;"
+    " END",
+)
+
+
+def install(tmp_path: Path, statements: tuple[str, ...]) -> None:
+    with contextlib.closing(sqlite3.connect(db_path(tmp_path), timeout=10)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+
+
+async def test_sigkill_between_link_and_tracking_leaves_all_or_nothing(
     fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
 ) -> None:
     discord, halo = fakes
@@ -186,26 +225,36 @@ async def test_sigkill_during_link_leaves_all_or_nothing(
     new_xuid = 2533274800000099
     halo.add_player(new_xuid, "Crash Test")
     bot = await start_bot(discord, halo, tmp_path, **POLL)
+    install(tmp_path, SLOW_TRACKING)
+    loop = asyncio.get_running_loop()
+    landed_between = inside = 0
     try:
         for attempt in range(4):
-            # Halo answers the gamertag after a short, random delay; the kill lands before,
-            # during or after the write.
-            halo.fail("users/gt(Crash Test)", delay=rng.uniform(0.0, 0.3), times=1)
-            await discord.invoke("link", {"gamertag": "Crash Test"}, user_id=USER_ID + attempt)
-            await asyncio.sleep(rng.uniform(0.05, 0.5))
+            user = USER_ID + attempt
+            await discord.invoke("link", {"gamertag": "Crash Test"}, user_id=user)
+            # Kill as soon as the link is on disk (the moment between the two writes, if
+            # they were two), or at a seeded moment inside the slow tracking write.
+            deadline = loop.time() + rng.uniform(0.2, 1.5)
+            while loop.time() < deadline:
+                if query(tmp_path, "SELECT 1 FROM linked_accounts WHERE user_id = ?", user):
+                    landed_between += 1
+                    break
+                await asyncio.sleep(0.005)
             await bot.stop(signal.SIGKILL)
-            linked = query(
-                tmp_path, "SELECT xuid FROM linked_accounts WHERE user_id = ?", USER_ID + attempt
-            )
+            linked = query(tmp_path, "SELECT xuid FROM linked_accounts WHERE user_id = ?", user)
             tracked = query(
-                tmp_path,
-                "SELECT guild_id FROM tracked_members WHERE user_id = ?",
-                USER_ID + attempt,
+                tmp_path, "SELECT guild_id FROM tracked_members WHERE user_id = ?", user
             )
+            codes = query(tmp_path, "SELECT code FROM link_codes WHERE user_id = ?", user)
             assert integrity_ok(tmp_path)
-            assert (linked == []) == (tracked == []), (linked, tracked)  # both or neither
+            assert (linked == []) == (tracked == []) == (codes == []), (linked, tracked, codes)
             assert linked in ([], [(str(new_xuid),)])
+            inside += linked == []
             bot = await start_bot(discord, halo, tmp_path, **POLL)
+        # The kills landed inside the write (nothing on disk), never after a half of it.
+        assert inside >= 1
+        assert landed_between == 0
+        install(tmp_path, ("DROP TRIGGER crash_slow_tracking",))
         # After it all, linking works and stays.
         assert (
             await command(discord, "link", {"gamertag": "Crash Test"}, OTHER_USER_ID)

@@ -64,6 +64,8 @@ async def fill(path: Path) -> None:
         await db.players.record_lookup(10, 1, X1, "Alpha", at=T0)  # same time: rowid decides
         await db.rank_roles.set_role(10, "Diamond", 555)
         await db.rank_roles.record_grant(10, 1, 555)
+        await db.verification.vouch(20, 2, X2, by=7)
+        await db.verification.new_code(1, X1, "K7QX", now=T0)
 
 
 async def view(db: Database) -> dict[str, object]:
@@ -81,6 +83,8 @@ async def view(db: Database) -> dict[str, object]:
         "player": await db.players.by_gamertag("ärger"),
         "roles": await db.rank_roles.all_mappings(),
         "grants": await db.rank_roles.granted(10),
+        "vouched": await db.verification.vouched(20, 2),
+        "code": await db.verification.code(1),
     }
 
 
@@ -105,6 +109,8 @@ async def test_copy_keeps_everything_and_is_idempotent(tmp_path: Path, pg_url: s
         "player_lookups": "2",
         "rank_roles": "1",
         "rank_role_grants": "1",
+        "guild_verified_links": "1",
+        "link_codes": "1",
     }
     async with await Database.open(pg_url) as db:
         assert await view(db) == expected
@@ -117,7 +123,7 @@ async def test_copy_keeps_everything_and_is_idempotent(tmp_path: Path, pg_url: s
 
     again = await run_migrate("--from-sqlite", str(source), url=pg_url, cwd=tmp_path)
     assert again.returncode == 1  # it changed since: refused, untouched
-    assert "already holds 46 rows" in again.stderr and "--force" in again.stderr
+    assert "already holds 48 rows" in again.stderr and "--force" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1, again.stderr
 
     forced = await run_migrate("--from-sqlite", str(source), "--force", url=pg_url, cwd=tmp_path)

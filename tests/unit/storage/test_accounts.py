@@ -13,7 +13,8 @@ from bot.storage import AccountNotLinkedError, Database, LinkedAccount, TrackedM
 
 async def test_link_get_and_relink_replaces(db: Database) -> None:
     first = await db.accounts.link(1, "2533274800000001", "  First  ")
-    assert first == LinkedAccount(1, "2533274800000001", "First", first.linked_at)
+    # Linked through the repository without saying otherwise: verified when linked.
+    assert first == LinkedAccount(1, "2533274800000001", "First", first.linked_at, first.linked_at)
     assert first.linked_at.tzinfo is UTC
     assert await db.accounts.get(1) == first
 
