@@ -128,7 +128,7 @@ async def test_copy_keeps_everything_and_is_idempotent(tmp_path: Path, pg_url: s
 
     forced = await run_migrate("--from-sqlite", str(source), "--force", url=pg_url, cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
-    assert "replacing 46 rows" in forced.stdout.splitlines()[0]
+    assert "replacing 48 rows" in forced.stdout.splitlines()[0]
     async with await Database.open(pg_url) as db:
         assert await view(db) == expected
 
