@@ -152,8 +152,8 @@ async def _answers() -> dict[str, tuple[bytes, Callable[[], Any], Callable[[], A
             "CSR": (csr_bytes, lambda: client._csr(csr_bytes), None),
         }
         try:
-            from spnkr.services.skill import SkillService
-            from spnkr.services.stats import StatsService
+            from spnkr.services.skill import SkillService  # pyright: ignore[reportMissingImports]  (.venv-bench only)
+            from spnkr.services.stats import StatsService  # pyright: ignore[reportMissingImports]  (.venv-bench only)
         except ImportError:
             return answers
         spnkr_session = _SpnkrSession(session, fake.base_url)
@@ -193,7 +193,7 @@ def parsing(rounds: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--parse-rounds", type=int, default=2000)
     parser.add_argument("--parse-only", action="store_true", help="skip the coalescing run")

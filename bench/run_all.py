@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--only", help="run only the benchmark whose file name contains this")
     args = parser.parse_args()
     scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)

@@ -9,7 +9,7 @@ with ``?`` placeholders; the PostgreSQL backend translates them to ``$1, $2, ...
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, Protocol
 
 Params = Sequence[Any]
@@ -26,6 +26,10 @@ class Row(Protocol):
     """A result row: by column name or by position (``sqlite3.Row``, ``asyncpg.Record``)."""
 
     def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
 
 
 class Backend(Protocol):

@@ -2256,7 +2256,7 @@ class FakeDiscord:
             return self._by_token.get(m.group(1))
         return None
 
-    async def _read_body(self, request: web.Request) -> tuple[JSONDict, list[UploadedFile]]:
+    async def _read_body(self, request: web.Request) -> tuple[Any, list[UploadedFile]]:
         """JSON body, or multipart ``payload_json`` + ``files[n]`` (as discord.py sends)."""
         files: list[UploadedFile] = []
         payload: JSONDict = {}
@@ -2265,7 +2265,7 @@ class FakeDiscord:
             async for part in reader:
                 if part is None:
                     break
-                name = part.name or ""
+                name = getattr(part, "name", None) or ""
                 if name == "payload_json":
                     payload = json.loads(await part.text())  # type: ignore[union-attr]
                 else:
@@ -2405,7 +2405,9 @@ class FakeDiscord:
                 raise _invalid_form(
                     {"_errors": [_field_error("LIST_TYPE_CONVERT", "Must be a list.")]}
                 )
-            errors = {str(i): e for i, c in enumerate(body) if (e := _command_errors(c, scope))}
+            errors: dict[str, Any] = {
+                str(i): e for i, c in enumerate(body) if (e := _command_errors(c, scope))
+            }
             names = [(int(c.get("type", 1)), c.get("name")) for c in body]
             if len(set(names)) != len(names):
                 errors["_errors"] = [
@@ -2725,7 +2727,7 @@ class FakeDiscord:
     async def _h_reaction(self, request: web.Request) -> web.Response:
         _guild, _channel, message = self._channel_message(request)
         emoji = request.match_info["emoji"]
-        reactions: list[JSONDict] = message.setdefault("_reactions", [])
+        reactions: list[str] = message.setdefault("_reactions", [])
         if request.method == "PUT":
             if emoji not in reactions:
                 reactions.append(emoji)

@@ -816,8 +816,9 @@ class FakeHalo:
         return _json({"message": f"injected fault: HTTP {status}"}, status=status, headers=headers)
 
     @staticmethod
-    async def _truncated(request: web.Request, response: web.Response) -> web.StreamResponse:
-        data = response.body if isinstance(response.body, bytes) else b'{"truncated": "answer"}'
+    async def _truncated(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        body = response.body if isinstance(response, web.Response) else None
+        data = body if isinstance(body, bytes) else b'{"truncated": "answer"}'
         if len(data) < 2:
             data = b'{"truncated": "answer"}'
         out = web.StreamResponse(status=response.status)

@@ -8,6 +8,7 @@ import io
 import json
 import sys
 from collections.abc import AsyncIterator
+from typing import cast
 
 import aiohttp
 import discord
@@ -143,7 +144,8 @@ class DemoCog(commands.Cog):
             content=f"{channel.name}|{member.display_name}|{len(roles)}|{dm.channel.id}|"
             f"loading={loading.flags.loading}"
         )
-        commands_ = await interaction.client.tree.fetch_commands(guild=interaction.guild)
+        tree = cast(commands.Bot, interaction.client).tree
+        commands_ = await tree.fetch_commands(guild=interaction.guild)
         await interaction.followup.send(f"commands={len(commands_)}", ephemeral=True)
 
 

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.core.bot import EXTENSIONS, HaloBot
 from bot.core.config import Settings, load_settings
@@ -28,6 +28,13 @@ from bot.storage import Database
 from tests.fakes.discord_server import FakeDiscord, InteractionRecord
 from tests.fakes.halo_server import DEFAULT_CLEARANCE, STATIC_SPARTAN_TOKEN, FakeHalo
 from tests.support.discord import GUILD_ID, TOKEN, USER_ID, running_bot, running_fake
+
+
+class Caller(TypedDict, total=False):
+    """Who sends an interaction: the keyword arguments of :meth:`World.invoke`."""
+
+    user_id: int
+    guild_id: int | None
 
 
 @dataclass

@@ -41,7 +41,7 @@ from tests.support.discord import (
     USER_ID,
     running_fake,
 )
-from tests.support.world import World, running_world
+from tests.support.world import Caller, World, running_world
 
 GUILD2_ID = 1_300_000_000_000_020_000
 GUILD2_CHANNEL_ID = 1_300_000_000_000_020_001
@@ -199,7 +199,7 @@ async def test_two_servers_with_different_settings_share_one_fetch(tmp_path: Pat
             await sync_guild2(world)
             await set_channel(world)
             await link(world, NOBLE_SIX.gamertag)  # tracked in guild 1
-            g2 = {"guild_id": GUILD2_ID, "user_id": GUILD2_ADMIN_ID}
+            g2: Caller = {"guild_id": GUILD2_ID, "user_id": GUILD2_ADMIN_ID}
             await set_channel(world, GUILD2_CHANNEL_ID, **g2)
             await world.invoke("config track", {"member": USER_ID}, **g2)
             await world.invoke(

@@ -18,7 +18,7 @@ from tests.support.discord import (
     USER_ID,
     running_fake,
 )
-from tests.support.world import World, running_world
+from tests.support.world import Caller, World, running_world
 
 MODS_ROLE_ID = 1_300_000_000_000_010_150
 GUILD2_ID = 1_300_000_000_000_020_000
@@ -105,7 +105,7 @@ async def test_admin_role_grants_access(tmp_path: Path) -> None:
         fake.add_role(GUILD_ID, {"id": MODS_ROLE_ID, "name": "Mods"})  # no permissions at all
         fake.guilds[GUILD_ID].members[OTHER_USER_ID].roles.append(MODS_ROLE_ID)
         async with running_world(tmp_path, discord=fake) as world:
-            mod = {"user_id": OTHER_USER_ID}
+            mod: Caller = {"user_id": OTHER_USER_ID}
             assert (await admin(world, "show", **mod))["title"] == "Not allowed"
 
             embed = await admin(world, "admin-role", {"role": MODS_ROLE_ID})
@@ -243,7 +243,7 @@ async def test_one_server_never_reads_or_changes_another(tmp_path: Path) -> None
             guild = discord.Object(id=GUILD2_ID)
             world.bot.tree.copy_global_to(guild=guild)
             await world.bot.tree.sync(guild=guild)
-            owner2 = {"user_id": GUILD2_OWNER_ID, "guild_id": GUILD2_ID}
+            owner2: Caller = {"user_id": GUILD2_OWNER_ID, "guild_id": GUILD2_ID}
 
             await admin(world, "announce-channel", {"channel": ANNOUNCE_CHANNEL_ID})
             await admin(world, "triggers", {"season_high": True})

@@ -74,8 +74,8 @@ def test_configure_sets_rest_and_webhook_base() -> None:
     assert current_api_base() == "http://127.0.0.1:9999/api/v10"
     assert Route("GET", "/users/@me").url == "http://127.0.0.1:9999/api/v10/users/@me"
     # interaction callbacks/followups use the same Route class (no separate webhook base)
-    assert webhook_async.Route is Route
-    route = webhook_async.Route(
+    assert webhook_async.Route is Route  # pyright: ignore[reportPrivateImportUsage]
+    route = webhook_async.Route(  # pyright: ignore[reportPrivateImportUsage]
         "POST", "/webhooks/{webhook_id}/{webhook_token}", webhook_id=1, webhook_token="t"
     )
     assert route.url == "http://127.0.0.1:9999/api/v10/webhooks/1/t"

@@ -26,7 +26,8 @@ async def test_link_get_and_relink_replaces(db: Database) -> None:
 async def test_xuids_are_canonical_decimal_strings(db: Database) -> None:
     account = await db.accounts.link(1, "00042", "Zeroes")
     assert account.xuid == "42"
-    assert (await db.accounts.link(2, 2533274800000001, "Int")).xuid == "2533274800000001"
+    as_int = await db.accounts.link(2, 2533274800000001, "Int")  # pyright: ignore[reportArgumentType]
+    assert as_int.xuid == "2533274800000001"
     # One parser everywhere: the xuid(N) form Halo writes is canonicalised too.
     assert (await db.accounts.link(4, "xuid(123)", "Called")).xuid == "123"
     for bad in ("12a", "", "-5", "0", "12345678901234567", str(2**64)):

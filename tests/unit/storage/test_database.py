@@ -89,6 +89,7 @@ async def run_python(code: str, *args: str) -> int:
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert b"Traceback" not in err, err.decode()
     assert out.strip().endswith(b"ready"), (out, err)
+    assert proc.returncode is not None
     return proc.returncode
 
 

@@ -95,7 +95,7 @@ async def test_set_channel_problem_and_clear(db: Database) -> None:
     await db.guilds.set_channel_problem(1, None)  # nothing stored: stays absent
     assert (await db.guilds.get(1)).updated_at is None
     await db.guilds.set_channel_problem(1, "x" * 5000)
-    assert len((await db.guilds.get(1)).channel_problem) == 1000
+    assert len((await db.guilds.get(1)).channel_problem or "") == 1000
     await db.guilds.set_channel_problem(1, None)
     assert (await db.guilds.get(1)).channel_problem is None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -31,7 +32,7 @@ SEASON = "CsrSeason9-1"
 GUILD = 1_300_000_000_000_010_000
 
 
-def result(value: int, **kwargs: int | None) -> CsrResult:
+def result(value: int, **kwargs: Any) -> CsrResult:
     return CsrResult.parse(csr_result(value, **kwargs))
 
 
