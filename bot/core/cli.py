@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         settings = load_settings(args.env_file)
-        setup_logging(settings.log_level_number, _secrets(settings))
+        setup_logging(settings.log_level_number, _secrets(settings), settings.log_format)
         return COMMANDS[args.command][1](settings)
     except ConfigError as exc:
         print(f"halo-bot: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ from bot.common.errors import (
     RateLimitedError,
     SignInExpiredError,
 )
+from bot.common.metrics import HALO_REQUESTS
 from bot.halo.auth import HaloTokens, TokenProvider
 from bot.halo.ratelimit import PausedPastDeadline, UpstreamLimiter, parse_retry_after
 from bot.halo.urls import host_of, is_halo_host, rewrite_url
@@ -85,6 +86,8 @@ class HaloHttp:
         self._sleep = sleep
         self._clock = clock
         self.requests_sent: Counter[str] = Counter()
+        #: Wall-clock time (``time.time()``) of the last 2xx answer, for /about.
+        self.last_success: float | None = None
 
     @property
     def limiter(self) -> UpstreamLimiter:
@@ -138,7 +141,9 @@ class HaloHttp:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("Halo request to %s failed: %s", host, exc.__class__.__name__)
                 status, body, retry_after_header = 0, b"", None
+            HALO_REQUESTS.labels(host, str(status)).inc()
             if 200 <= status < 300:
+                self.last_success = time.time()
                 return body
             if status == 401 and halo:
                 if refreshed:
