@@ -22,7 +22,7 @@ from bot.core.config import Settings
 from bot.core.discord_http import configure_discord_api, current_api_base, use_api_gateway
 from bot.core.logs import redactor
 from bot.core.metrics import MetricsServer
-from bot.core.netcheck import NETWORK_ERRORS, cause_of, host_of, unreachable
+from bot.core.netcheck import NETWORK_ERRORS, advice, cause_of, host_of, unreachable
 from bot.core.services import build_bot, build_services
 from bot.halo.urls import rewrite_url
 
@@ -150,15 +150,17 @@ async def _discord_check(token: str) -> str:
 
 
 async def _halo_cause(session: aiohttp.ClientSession, settings: Settings) -> str:
-    """Why Halo did not answer: one direct request to its profile host, classified."""
+    """Why Halo did not answer, in one line: one direct request to its profile host."""
     url = rewrite_url("https://profile.svc.halowaypoint.com/", settings.halo_api_base_url)
+    setting = "HALO_API_BASE_URL" if settings.halo_api_base_url else "the proxy settings"
     try:
         async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
             await resp.read()
-            return f"it answered HTTP {resp.status}"
+            status = resp.status
     except NETWORK_ERRORS as exc:
-        setting = "HALO_API_BASE_URL" if settings.halo_api_base_url else "the network"
-        return unreachable("Halo", url, exc, setting).removeprefix("Halo ")
+        return unreachable("Halo", url, exc, setting)
+    cause = f"HTTP {status}"
+    return f"Halo ({host_of(url)}) is not answering: {cause}; {advice(cause, setting)}."
 
 
 async def check_setup(settings: Settings) -> list[str]:
@@ -178,9 +180,7 @@ async def check_setup(settings: Settings) -> list[str]:
         me = await services.halo.get_me()
         lines.append(f"Halo: signed in as {me.gamertag} ({settings.halo_auth_mode} tokens)")
     except HaloUnavailableError:
-        raise ConfigError(
-            f"Halo: not answering: {await _halo_cause(services.session, settings)}"
-        ) from None
+        raise ConfigError(await _halo_cause(services.session, settings)) from None
     except UserFacingError as exc:
         raise ConfigError(f"Halo: {exc.message}") from None
     except NETWORK_ERRORS as exc:  # the sign-in chain (Microsoft, Xbox) could not be reached
