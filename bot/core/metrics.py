@@ -38,9 +38,9 @@ DATABASE_TIMEOUT = 3.0
 
 
 def gateway_connected(bot: HaloBot) -> bool:
-    """Whether the bot has a live gateway connection (READY received, socket open)."""
+    """Whether the bot has a live gateway connection (identified, socket open)."""
     ws = bot.ws
-    return ws is not None and ws.open and bot.is_ready() and not bot.is_closed()
+    return ws is not None and ws.open and ws.session_id is not None and not bot.is_closed()
 
 
 async def database_answers(bot: HaloBot) -> bool:
