@@ -109,5 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BotError as exc:
         print(f"halo-bot: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as exc:  # a file or folder the bot cannot use (network errors are mapped)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(
+            f"halo-bot: {exc.strerror or exc}{where}: check DATABASE_PATH, HALO_TOKEN_CACHE "
+            "and who owns their folders.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
