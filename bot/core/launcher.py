@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 import discord
+from discord.http import HTTPClient
 
 from bot.common.errors import BotError, ConfigError, HaloUnavailableError, UserFacingError
 from bot.core.config import Settings
@@ -135,7 +136,7 @@ async def run_bot(settings: Settings) -> None:
 
 
 async def _discord_check(token: str) -> str:
-    http = discord.http.HTTPClient(loop=asyncio.get_running_loop())
+    http = HTTPClient(loop=asyncio.get_running_loop())
     try:
         user = await http.static_login(token)
         return f"Discord: signed in as {user['username']} ({user['id']})"
