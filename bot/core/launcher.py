@@ -127,6 +127,11 @@ async def run_bot(settings: Settings) -> None:
         raise ConfigError(
             "DISCORD_TOKEN was refused by Discord (401): reset it in the Developer Portal."
         ) from None
+    except discord.ConnectionClosed as exc:  # a close code discord.py does not retry
+        raise BotError(
+            f"Discord closed the gateway connection with code {exc.code} "
+            f"({exc.reason or 'no reason given'}): check DISCORD_TOKEN and the intents."
+        ) from None
     except NETWORK_ERRORS as exc:
         raise BotError(discord_unreachable(exc)) from None
     finally:

@@ -71,6 +71,19 @@ async def test_metrics_health_and_json_logs_of_a_running_bot(
                 await asyncio.sleep(0.1)
             assert status == 200
             assert sample(metrics, "discord_interactions_total", command="/csr", outcome="ok") == 1
+            rec = await discord.invoke("csr", {"player": "Nobody Here 404"}, user_id=USER_ID)
+            await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
+            for _ in range(50):
+                _, metrics = await get(http, f"{base}/metrics")
+                if sample(
+                    metrics, "discord_interactions_total", command="/csr", outcome="user_error"
+                ):
+                    break
+                await asyncio.sleep(0.1)
+            assert (
+                sample(metrics, "discord_interactions_total", command="/csr", outcome="user_error")
+                == 1
+            )
             ok = r'^halo_requests_total\{host="([^"]+)",status="200"\} (\S+)$'
             by_host = {h: float(v) for h, v in re.findall(ok, metrics, re.MULTILINE)}
             assert by_host.get("skill.svc.halowaypoint.com", 0) >= 1, metrics
@@ -104,4 +117,9 @@ async def test_metrics_health_and_json_logs_of_a_running_bot(
     messages = [e["message"] for e in entries]
     assert any(m.startswith("Metrics on http://127.0.0.1:") for m in messages)
     assert "Stopped cleanly" in messages
+    # discord.py's reconnect after Discord went away: one line with the cause, no traceback
+    assert any(
+        m.startswith("Attempting a reconnect") and m.endswith("(connection refused)")
+        for m in messages
+    ), messages
     assert TOKEN not in log and STATIC_SPARTAN_TOKEN not in log
