@@ -107,6 +107,7 @@ async def test_metrics_health_and_json_logs_of_a_running_bot(
             assert (status, body) == (503, "gateway: not connected\n")
             _, metrics = await get(http, f"{base}/metrics")
             assert sample(metrics, "discord_shards_connected") == 0
+            await asyncio.sleep(0.5)  # discord.py's first reconnect attempt (refused) is logged
     finally:
         code = await bot.stop(signal.SIGTERM)
     log = bot.stderr.decode()
