@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 import pkgutil
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
+from bot.common.metrics import INTERACTIONS
 from bot.core.discord_http import ApiGatewayMixin
+from bot.core.installs import apply_installs
 from bot.core.tree import HaloCommandTree
 
 if TYPE_CHECKING:
@@ -75,18 +78,28 @@ class HaloBot(ApiGatewayMixin, commands.Bot):
 
     async def setup_hook(self) -> None:
         for name in self._extensions:
+            if name in self.extensions:
+                continue  # a retried login runs this again
             try:
                 await self.load_extension(name)
             except commands.ExtensionError as exc:
                 # One broken cog must not take the others down with it.
                 self.failed_extensions[name] = str(exc)
                 log.exception("Could not load extension %s", name)
+        apply_installs(self.tree)
         guild_id = self.settings.discord_dev_guild_id
         if guild_id and self._sync_dev_guild:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("Synced %d commands to the dev guild %s", len(synced), guild_id)
+
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction,
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        INTERACTIONS.labels(f"/{command.qualified_name}", "ok").inc()
 
     async def on_ready(self) -> None:
         user = self.user

@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         settings = load_settings(args.env_file)
-        setup_logging(settings.log_level_number, _secrets(settings))
+        setup_logging(settings.log_level_number, _secrets(settings), settings.log_format)
         if args.command == MIGRATE_DB:
             return _cmd_migrate_db(settings, args.from_sqlite, force=args.force)
         return COMMANDS[args.command][1](settings)
@@ -144,5 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BotError as exc:
         print(f"halo-bot: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as exc:  # a file or folder the bot cannot use (network errors are mapped)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(
+            f"halo-bot: {exc.strerror or exc}{where}: check DATABASE_PATH, HALO_TOKEN_CACHE "
+            "and who owns their folders.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     rank_poll_seconds: int = Field(default=300, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Operations: /metrics and /healthz on METRICS_HOST:METRICS_PORT (unset: off).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - inside a container; set 127.0.0.1 on a host
+    # Where this bot's README is published; /about links its Privacy section.
+    project_url: str | None = None
 
     # Tuning knobs with sane defaults.
     halo_requests_per_second: float = Field(default=5.0, gt=0, le=100)
@@ -97,12 +103,32 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: Any) -> Any:
+        return value.strip().lower() or "text" if isinstance(value, str) else value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_port_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics_host", mode="before")
+    @classmethod
+    def _host(cls, value: Any) -> Any:
+        return value.strip() or "0.0.0.0" if isinstance(value, str) else value  # noqa: S104
+
     @field_validator("discord_api_base", mode="before")
     @classmethod
     def _discord_base(cls, value: Any) -> Any:
         if isinstance(value, str):
             return _check_http_url(value) or DEFAULT_DISCORD_API_BASE
         return value
+
+    @field_validator("project_url", mode="before")
+    @classmethod
+    def _project_url(cls, value: Any) -> Any:
+        return _check_http_url(value) if isinstance(value, str) else value
 
     @field_validator("halo_api_base_url", mode="before")
     @classmethod

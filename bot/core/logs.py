@@ -1,11 +1,14 @@
-"""Logging: one line per event, and no secret ever reaches a handler."""
+"""Logging: one line per event (text, or JSON with ``LOG_FORMAT=json``), and no secret ever
+reaches a handler."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 _FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 REDACTED = "[redacted]"
@@ -53,6 +56,49 @@ class SecretRedactingFilter(logging.Filter):
 
 
 _redactor = SecretRedactingFilter()
+# "Unexpected error 1a2b3c4d in ...": the id users are shown (see bot.core.embeds).
+_ERROR_ID = re.compile(r"\bUnexpected error ([0-9a-f]{8})\b")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, error_id, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        error_id = getattr(record, "error_id", None)
+        if error_id is None and (match := _ERROR_ID.search(message)):
+            error_id = match.group(1)
+        if error_id is not None:
+            entry["error_id"] = str(error_id)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _redactor.redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class NetworkErrorsInOneLine(logging.Filter):
+    """discord.py logs its reconnect attempts with a whole traceback; a network failure
+    (refused, DNS, TLS, timeout) becomes the same message plus one cause instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("discord.") or not record.exc_info:
+            return True
+        from bot.core.netcheck import NETWORK_ERRORS, cause_of
+
+        error = record.exc_info[1]
+        if isinstance(error, NETWORK_ERRORS):
+            record.msg = f"{record.getMessage()} ({cause_of(error)})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def redactor() -> SecretRedactingFilter:
@@ -60,11 +106,13 @@ def redactor() -> SecretRedactingFilter:
     return _redactor
 
 
-def setup_logging(level: int, secrets: Iterable[str] = ()) -> None:
-    """Configure the root logger once: one line per event on stderr, secrets redacted."""
+def setup_logging(level: int, secrets: Iterable[str] = (), log_format: str = "text") -> None:
+    """Configure the root logger once: one line per event on stderr (``log_format`` "text"
+    or "json"), secrets redacted, network failures without tracebacks."""
     _redactor.add(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(_FORMAT))
+    handler.addFilter(NetworkErrorsInOneLine())
     guard(handler)
     root = logging.getLogger()
     for old in list(root.handlers):

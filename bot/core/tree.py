@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.common.errors import PermissionDeniedError, RateLimitedError, UserFacingError
+from bot.common.metrics import INTERACTIONS
 from bot.core import embeds
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class HaloCommandTree(app_commands.CommandTree):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         known = describe(error)
+        INTERACTIONS.labels(_command_name(interaction), "user_error" if known else "error").inc()
         if known is not None:
             log.info(
                 "Command %s failed for user %s: %s",

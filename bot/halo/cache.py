@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar, overload
 
+from bot.common.metrics import CACHE_LOOKUPS
+
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
@@ -213,7 +215,9 @@ class CachedFetcher(Generic[K, V]):
         value = self.cache.get(key, _MISSING)
         if value is not _MISSING:
             self.hits += 1
+            CACHE_LOOKUPS.labels("hit").inc()
             return value
+        CACHE_LOOKUPS.labels("miss").inc()
 
         async def load() -> V:
             self.upstream_calls += 1

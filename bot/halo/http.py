@@ -27,6 +27,7 @@ from bot.common.errors import (
     SignInExpiredError,
     UpstreamRedirectError,
 )
+from bot.common.metrics import HALO_REQUESTS
 from bot.halo.auth import HaloTokens, TokenProvider
 from bot.halo.ratelimit import PausedPastDeadline, UpstreamLimiter, parse_retry_after
 from bot.halo.urls import host_of, is_halo_host, rewrite_url
@@ -88,6 +89,8 @@ class HaloHttp:
         self._sleep = sleep
         self._clock = clock
         self.requests_sent: Counter[str] = Counter()
+        #: Wall-clock time (``time.time()``) of the last 2xx answer, for /about.
+        self.last_success: float | None = None
 
     @property
     def limiter(self) -> UpstreamLimiter:
@@ -140,7 +143,9 @@ class HaloHttp:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 log.warning("Halo request to %s failed: %s", host, exc.__class__.__name__)
                 status, body, retry_after_header, location = 0, b"", None, None
+            HALO_REQUESTS.labels(host, str(status)).inc()
             if 200 <= status < 300:
+                self.last_success = time.time()
                 return body
             if 300 <= status < 400:
                 log.warning(

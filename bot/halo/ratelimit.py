@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from bot.common.metrics import LIMITER_WAIT
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
@@ -142,7 +144,16 @@ class UpstreamLimiter:
         if elapsed > 0:
             self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
 
+    def current_wait(self, host: str | None = None) -> float:
+        """Seconds a request sent now would wait: the queue ahead at this rate, or the 429
+        pause of ``host`` (of any host when None), whichever is longer."""
+        self._refill()
+        queued = max(0.0, (self.waiting + 1 - self._tokens) / self.rate)
+        hosts = [host] if host is not None else list(self._paused_until)
+        return max([queued, *(self.paused_for(h) for h in hosts)])
+
     async def _wait(self, seconds: float) -> None:
+        LIMITER_WAIT.observe(seconds)
         self.total_wait += seconds
         await self._sleep(seconds)
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.common.metrics import ANNOUNCEMENTS_POSTED, observe_cycle
 from bot.features.announcements.changes import (
     Announcement,
     RankChange,
@@ -173,6 +174,7 @@ class RankWatcher:
                 report.errors.append(f"flush: {exc.__class__.__name__}: {exc}")
         await self._maintenance(report)
         report.duration = time.perf_counter() - started
+        observe_cycle(report.duration, report.players)
         log.info(
             "Rank cycle: %d players, %d CSR requests, %d changes, %d queued, %d errors in %.2fs",
             report.players,
@@ -452,6 +454,7 @@ class RankWatcher:
                         await self.db.announcements.mark_sent(key, message_id, tx=tx)
                 report.messages += 1
                 report.sent += len(keys)
+                ANNOUNCEMENTS_POSTED.inc(len(keys))
                 delivered.add(guild_id)
         for guild_id in delivered - set(broken):
             if settings_cache[guild_id].channel_problem is not None:

@@ -45,7 +45,7 @@ async def press_verify(
         reply_of(rec), verify_button(rec)["custom_id"], user_id=user_id
     )
     await press.wait_final(timeout=15)
-    await press.wait_until(lambda r: r.final_message() is not None, timeout=15, what="a reply")
+    await press.wait_until(lambda r: r.latest_message() is not None, timeout=15, what="a reply")
     msg = press.final_message()
     assert msg is not None and press.is_ephemeral(msg), msg
     return msg["embeds"][0]

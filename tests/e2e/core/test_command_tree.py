@@ -30,6 +30,8 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
         "compare",
         "history",
         "matches",
+        "help",
+        "about",
     }
     assert options(synced["csr"]) == ["player", "playlist", "season"]
     assert options(synced["servicerecord"]) == ["player", "season", "mode"]
@@ -42,6 +44,7 @@ async def test_every_command_is_registered_with_its_public_options(world: World)
     assert options(synced["compare"]) == ["player_a", "player_b"]
     assert options(synced["history"]) == ["player", "playlist", "days"]
     assert options(synced["matches"]) == ["player", "count"]
+    assert options(synced["help"]) == options(synced["about"]) == []
     count = synced["matches"]["options"][1]
     assert (count["min_value"], count["max_value"]) == (1, 25)
     days = synced["history"]["options"][2]

@@ -79,11 +79,11 @@ async def link_verified(
     verified links)."""
     rec = await discord.invoke("link", {"gamertag": gamertag}, user_id=user)
     await rec.wait_final(timeout=20)
-    await rec.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    await rec.wait_until(lambda r: r.latest_message() is not None, timeout=20)
     halo.set_service_tag(xuid, code_of(rec))
     press = await discord.click(reply_of(rec), verify_button(rec)["custom_id"], user_id=user)
     await press.wait_final(timeout=20)
-    await press.wait_until(lambda r: r.final_message() is not None, timeout=20)
+    await press.wait_until(lambda r: r.latest_message() is not None, timeout=20)
     assert press.embeds()[0]["title"] == "Account verified", press.embeds()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime
 
 import pytest
 
@@ -73,3 +75,44 @@ def test_interaction_tokens_in_routes_are_redacted_at_every_level(
     assert "/webhooks/123456/[redacted] has returned 200" in err
     assert "/interactions/987654/[redacted]/callback" in err
     assert "/webhooks/1/[redacted]/messages/@original" in err
+
+
+def test_json_format_is_one_object_per_line_with_the_error_id_and_redaction(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    setup_logging(logging.INFO, ["json-secret-111"], "json")
+    log = logging.getLogger("test.json")
+    log.info("plain line with json-secret-111")
+    try:
+        raise RuntimeError("broke with json-secret-111\nsecond line")
+    except RuntimeError as exc:
+        log.error("Unexpected error %s in command %s", "0a1b2c3d", "/csr", exc_info=exc)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["level"] == "INFO" and first["logger"] == "test.json"
+    assert first["message"] == f"plain line with {REDACTED}"
+    assert "error_id" not in first and "exception" not in first
+    assert datetime.fromisoformat(first["time"]).tzinfo is not None
+    assert second["error_id"] == "0a1b2c3d"
+    assert second["message"] == "Unexpected error 0a1b2c3d in command /csr"
+    assert "RuntimeError" in second["exception"]
+    assert "json-secret-111" not in "\n".join(lines)
+
+
+def test_network_failures_logged_by_discord_py_lose_their_traceback(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    setup_logging(logging.INFO)
+    try:
+        raise ConnectionRefusedError(111, "Connect call failed")
+    except ConnectionRefusedError:
+        logging.getLogger("discord.client").exception("Attempting a reconnect in %.2fs", 4.0)
+    try:
+        raise ValueError("a real bug")
+    except ValueError:
+        logging.getLogger("discord.client").exception("Ignoring exception")
+    err = capsys.readouterr().err
+    assert "Attempting a reconnect in 4.00s (connection refused)" in err
+    assert err.count("Traceback") == 1  # the bug keeps its traceback
+    assert "ValueError: a real bug" in err
