@@ -3,7 +3,8 @@
 * :class:`TTLCache` is an LRU map whose entries also expire after their own TTL.
 * :class:`Coalescer` makes concurrent identical requests share one upstream call.
 * :class:`CachedFetcher` answers from the cache, else through the coalescer,
-  and caches successful results only.
+  and caches successful results only. Given a :class:`SharedAnswers` (the Redis one in
+  ``bot.coordination``), raw answers and in-flight calls are also shared between processes.
 
 Rate limiting is not done here: the ``factory`` given to a miss is expected to
 go through :class:`bot.halo.ratelimit.UpstreamLimiter` itself.
@@ -16,7 +17,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,17 @@ async def _call(factory: Callable[[], Awaitable[V]]) -> V:
     return await factory()
 
 
+class SharedAnswers(Protocol):
+    """Raw answers shared by every process that uses the same store."""
+
+    async def fetch(
+        self, key: str, ttl: float, load: Callable[[], Awaitable[bytes]]
+    ) -> tuple[bytes, float]:
+        """The stored answer for ``key`` and the seconds it stays fresh; else ``load()``,
+        run once across all processes asking at the same moment, stored for ``ttl``."""
+        ...
+
+
 class CachedFetcher(Generic[K, V]):
     """Answer from a :class:`TTLCache`, else run one coalesced call and cache its result.
 
@@ -195,10 +207,12 @@ class CachedFetcher(Generic[K, V]):
         *,
         max_entries: int = 1024,
         clock: Clock = time.monotonic,
+        shared: SharedAnswers | None = None,
     ) -> None:
         if cache is None:
             cache = TTLCache(max_entries, clock=clock)
         self.cache: TTLCache[K, V] = cache
+        self.shared = shared
         self.coalescer: Coalescer[K, V] = Coalescer()
         self.upstream_calls = 0
         self.hits = 0
@@ -222,6 +236,37 @@ class CachedFetcher(Generic[K, V]):
             return result
 
         return await self.coalescer.run(key, load)
+
+    async def get_decoded(
+        self,
+        key: K,
+        ttl: float,
+        load: Callable[[], Awaitable[bytes]],
+        decode: Callable[[bytes], V],
+    ) -> V:
+        """Like :meth:`get` for an answer loaded as bytes: ``decode(load())``. With
+        :attr:`shared`, the bytes come from (and go to) the shared store, and processes
+        asking at the same moment share one ``load``; the decoded value is kept here for
+        as long as the shared answer stays fresh."""
+        value = self.cache.get(key, _MISSING)
+        if value is not _MISSING:
+            self.hits += 1
+            return value
+
+        async def counted() -> bytes:
+            self.upstream_calls += 1
+            return await load()
+
+        async def one() -> V:
+            if self.shared is None:
+                body, fresh_for = await counted(), ttl
+            else:
+                body, fresh_for = await self.shared.fetch(str(key), ttl, counted)
+            result = decode(body)
+            self.cache.set(key, result, fresh_for)
+            return result
+
+        return await self.coalescer.run(key, one)
 
     def invalidate(self, key: K) -> None:
         """Forget the cached value for ``key`` (a call in flight still stores its result)."""

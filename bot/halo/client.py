@@ -16,7 +16,8 @@ from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
 from bot.common.text import escape
 from bot.halo import models
 from bot.halo.cache import CachedFetcher
-from bot.halo.http import HaloHttp, UpstreamStatusError
+from bot.halo.http import HaloHttp, UpstreamStatusError, decode_json
+from bot.halo.ratelimit import Priority
 from bot.halo.urls import (
     DISCOVERY_HOST,
     ECONOMY_HOST,
@@ -74,18 +75,29 @@ class HaloClient:
         return self._cache
 
     async def _get(
-        self, url: str, ttl: float, parse: Callable[[Any], T], *, fresh: bool = False
+        self,
+        url: str,
+        ttl: float,
+        parse: Callable[[Any], T],
+        *,
+        fresh: bool = False,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> T:
         """``url`` parsed, from the cache when there; ``fresh``: always from Halo and not
         kept (identical calls in flight are still shared)."""
 
+        async def load() -> bytes:
+            return await self.http.request("GET", url, priority=priority)
+
+        def read(body: bytes) -> T:
+            return parse(decode_json(url, body))
+
         async def fetch() -> T:
-            raw = await self.http.get_json(url)
-            return parse(raw)
+            return read(await load())
 
         if fresh:
             return await self._cache.coalescer.run(url, fetch)
-        return await self._cache.get(url, ttl, fetch)
+        return await self._cache.get_decoded(url, ttl, load, read)
 
     # -- profiles -----------------------------------------------------------------
 
@@ -133,6 +145,7 @@ class HaloClient:
         *,
         season: str | None = None,
         fresh: bool = False,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> dict[str, models.CsrResult | None]:
         """CSR of many players in one playlist: ``{xuid: result or None}``.
 
@@ -144,18 +157,23 @@ class HaloClient:
         wanted = list(dict.fromkeys(str(int(x)) for x in xuids))
         results: dict[str, models.CsrResult | None] = {}
         for chunk in _chunks(wanted, self.csr_batch_size):
-            results.update(await self._csr_batch(playlist_id, chunk, season, fresh))
+            results.update(await self._csr_batch(playlist_id, chunk, season, fresh, priority))
         return results
 
     async def _csr_batch(
-        self, playlist_id: str, xuids: list[str], season: str | None, fresh: bool = False
+        self,
+        playlist_id: str,
+        xuids: list[str],
+        season: str | None,
+        fresh: bool = False,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> dict[str, models.CsrResult | None]:
         query = {"players": ",".join(xuid_token(x) for x in xuids)}
         if season:
             query["season"] = season
         url = build_url(SKILL_HOST, f"/hi/playlist/{segment(playlist_id)}/csrs", query)
         try:
-            response = await self._get(url, self.player_ttl, _csr, fresh=fresh)
+            response = await self._get(url, self.player_ttl, _csr, fresh=fresh, priority=priority)
         except UpstreamStatusError as exc:
             if exc.status not in (400, 404):
                 raise _unexpected(exc) from None
@@ -163,8 +181,8 @@ class HaloClient:
                 log.info("CSR lookup rejected one player id (%s)", exc.status)
                 return {xuids[0]: None}
             middle = len(xuids) // 2
-            left = await self._csr_batch(playlist_id, xuids[:middle], season, fresh)
-            right = await self._csr_batch(playlist_id, xuids[middle:], season, fresh)
+            left = await self._csr_batch(playlist_id, xuids[:middle], season, fresh, priority)
+            right = await self._csr_batch(playlist_id, xuids[middle:], season, fresh, priority)
             return left | right
         out: dict[str, models.CsrResult | None] = dict.fromkeys(xuids)
         for entry in response.value:

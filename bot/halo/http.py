@@ -29,7 +29,7 @@ from bot.common.errors import (
     SignInExpiredError,
 )
 from bot.halo.auth import HaloTokens, TokenProvider
-from bot.halo.ratelimit import PausedPastDeadline, UpstreamLimiter, parse_retry_after
+from bot.halo.ratelimit import PausedPastDeadline, Priority, UpstreamLimiter, parse_retry_after
 from bot.halo.urls import host_of, is_halo_host, rewrite_url
 
 log = logging.getLogger(__name__)
@@ -90,17 +90,20 @@ class HaloHttp:
     def limiter(self) -> UpstreamLimiter:
         return self._limiter
 
-    async def get_json(self, url: str) -> Any:
+    async def get_json(self, url: str, *, priority: Priority = Priority.INTERACTIVE) -> Any:
         """GET ``url`` and return its decoded JSON, or raise an error from bot.common.errors."""
-        body = await self.request("GET", url)
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            log.warning("Unreadable JSON from %s: %s", host_of(url), exc.__class__.__name__)
-            raise HaloDataError(UNREADABLE) from exc
+        return decode_json(url, await self.request("GET", url, priority=priority))
 
-    async def request(self, method: str, url: str, *, json_body: Any = None) -> bytes:
-        """Send one logical request (with retries) and return the 2xx body."""
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        priority: Priority = Priority.INTERACTIVE,
+    ) -> bytes:
+        """Send one logical request (with retries) and return the 2xx body. ``priority``:
+        the rank cycle's requests wait while interactive lookups are queued."""
         policy = self.policy
         host = host_of(url)
         halo = is_halo_host(url)
@@ -115,7 +118,7 @@ class HaloHttp:
             if paused > 0 and paused > remaining:
                 raise _rate_limited(paused)
             try:
-                await self._limiter.acquire(host, max_wait=remaining)
+                await self._limiter.acquire(host, max_wait=remaining, priority=priority)
             except PausedPastDeadline as exc:
                 raise _rate_limited(exc.seconds) from None
             remaining = deadline - self._clock()
@@ -171,6 +174,15 @@ class HaloHttp:
                     await self._sleep(delay)
                     continue
             raise HaloUnavailableError(UNAVAILABLE)
+
+
+def decode_json(url: str, body: bytes) -> Any:
+    """The JSON in a 2xx ``body`` from ``url``, or :class:`HaloDataError`."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("Unreadable JSON from %s: %s", host_of(url), exc.__class__.__name__)
+        raise HaloDataError(UNREADABLE) from exc
 
 
 def _rate_limited(wait: float) -> RateLimitedError:
