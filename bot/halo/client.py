@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
 from bot.common.text import escape
 from bot.halo import models
-from bot.halo.cache import CachedFetcher
+from bot.halo.cache import CachedFetcher, SharedAnswers
 from bot.halo.http import HaloHttp, UpstreamStatusError, decode_json
 from bot.halo.ratelimit import Priority
 from bot.halo.urls import (
@@ -63,12 +63,15 @@ class HaloClient:
         max_cache_entries: int = 4096,
         static_ttl: float = STATIC_TTL,
         player_ttl: float = PLAYER_TTL,
+        shared_answers: SharedAnswers | None = None,
     ) -> None:
         self.http = http
         self.csr_batch_size = csr_batch_size
         self.static_ttl = static_ttl
         self.player_ttl = player_ttl
-        self._cache: CachedFetcher[str, Any] = CachedFetcher(max_entries=max_cache_entries)
+        self._cache: CachedFetcher[str, Any] = CachedFetcher(
+            max_entries=max_cache_entries, shared=shared_answers
+        )
 
     @property
     def cache(self) -> CachedFetcher[str, Any]:

@@ -35,7 +35,7 @@ class Accounts(commands.Cog):
         ref = parse_player(gamertag)
         if ref.kind == "member":
             raise InvalidPlayerError("Give your own gamertag or XUID, not a member mention.")
-        bot.limits.check(interaction.guild_id, interaction.user.id)
+        await bot.limits.check(interaction.guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=True)
         # Checked with Halo, not taken from the names the bot remembers: a gamertag may
         # belong to someone else by now.

@@ -566,94 +566,94 @@ def test_cooldown_drops_idle_keys_without_cap() -> None:
 # --------------------------------------------------------------------------- CommandLimits
 
 
-def test_user_cooldown_message_and_retry_after() -> None:
+async def test_user_cooldown_message_and_retry_after() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=30, user_cooldown=3.0, clock=clock)
-    limits.check(1, 42)
+    await limits.check(1, 42)
     clock.now = 0.5
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 42)
+        await limits.check(1, 42)
     assert info.value.retry_after == 3.0  # 2.5s rounded up
     assert info.value.message == "You're going a bit fast — try again in 3 seconds."
     clock.now = 2.5
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 42)
+        await limits.check(1, 42)
     assert info.value.message == "You're going a bit fast — try again in 1 second."
     assert info.value.retry_after == 1.0
 
 
-def test_wait_is_at_least_one_second() -> None:
+async def test_wait_is_at_least_one_second() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=30, user_cooldown=3.0, clock=clock)
-    limits.check(1, 42)
+    await limits.check(1, 42)
     clock.now = 2.999
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 42)
+        await limits.check(1, 42)
     assert info.value.retry_after == 1.0
     assert "1 second" in info.value.message
 
 
-def test_guild_limit_message() -> None:
+async def test_guild_limit_message() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=2, user_cooldown=1.0, clock=clock)
-    limits.check(7, 1)
-    limits.check(7, 2)
+    await limits.check(7, 1)
+    await limits.check(7, 2)
     clock.now = 10.2
     with pytest.raises(RateLimitedError) as info:
-        limits.check(7, 3)
+        await limits.check(7, 3)
     assert info.value.message == (
         "This server is making a lot of Halo lookups right now — try again in 50 seconds."
     )
     assert info.value.retry_after == 50.0
 
 
-def test_guilds_are_isolated() -> None:
+async def test_guilds_are_isolated() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=3, user_cooldown=0.0, clock=clock)
     for user in range(3):
-        limits.check(100, user)
+        await limits.check(100, user)
     with pytest.raises(RateLimitedError, match="This server"):
-        limits.check(100, 99)
+        await limits.check(100, 99)
     for user in range(3):
-        limits.check(200, user)  # guild B untouched by guild A being at its limit
+        await limits.check(200, user)  # guild B untouched by guild A being at its limit
 
 
-def test_dms_skip_the_guild_limit() -> None:
+async def test_dms_skip_the_guild_limit() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=1, user_cooldown=1.0, clock=clock)
     for user in range(10):
-        limits.check(None, user)
+        await limits.check(None, user)
     assert len(limits.guilds) == 0
     with pytest.raises(RateLimitedError, match="You're going"):
-        limits.check(None, 0)
+        await limits.check(None, 0)
 
 
-def test_user_cooldown_refusal_does_not_spend_guild_budget() -> None:
+async def test_user_cooldown_refusal_does_not_spend_guild_budget() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=2, user_cooldown=5.0, clock=clock)
-    limits.check(1, 10)
+    await limits.check(1, 10)
     for _ in range(5):
         with pytest.raises(RateLimitedError, match="You're going"):
-            limits.check(1, 10)
-    limits.check(1, 11)  # the second slot of the guild is still free
+            await limits.check(1, 10)
+    await limits.check(1, 11)  # the second slot of the guild is still free
 
 
-def test_guild_refusal_does_not_start_user_cooldown() -> None:
+async def test_guild_refusal_does_not_start_user_cooldown() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=1, user_cooldown=5.0, clock=clock)
-    limits.check(1, 10)
+    await limits.check(1, 10)
     with pytest.raises(RateLimitedError, match="This server"):
-        limits.check(1, 11)
-    limits.check(2, 11)  # user 11 was refused by guild 1, so has no cooldown
+        await limits.check(1, 11)
+    await limits.check(2, 11)  # user 11 was refused by guild 1, so has no cooldown
 
 
-def test_both_limited_reports_the_longer_wait() -> None:
+async def test_both_limited_reports_the_longer_wait() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=1, user_cooldown=5.0, clock=clock)
-    limits.check(1, 10)
+    await limits.check(1, 10)
     clock.now = 1.0
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 10)
+        await limits.check(1, 10)
     assert info.value.message.startswith("This server")
     assert info.value.retry_after == 59.0
 
