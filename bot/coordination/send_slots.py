@@ -1,30 +1,36 @@
-"""One Halo request budget for every instance: send times reserved in Redis.
+"""One Halo request budget for every instance: send times granted by Redis.
 
-A Lua script keeps the next free send time in one key and moves it ``1/rate`` on at each
-reservation, on Redis's own clock (``TIME``), so the reservations of all instances are
-``1/rate`` apart whatever their clocks say; each instance sleeps until its slot. While
-Redis is unreachable the instance reserves from its ``fallback`` (its own slots at its
-share of the rate).
+A Lua script keeps, in one key, the earliest time the next request may go, on Redis's
+own clock (``TIME``). Asked for a slot, it grants one only if that time has come, and
+then moves it ``1/rate`` past now; otherwise it answers how long to wait, and the instance
+sleeps that long and asks again. Grants are thus ``1/rate`` apart across all instances
+whatever their clocks say, and an instance whose event loop ran late cannot squeeze the
+next grant closer to its own. While Redis is unreachable the instance uses its
+``fallback`` (its own slots at its share of the rate).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
 from bot.coordination.link import CoordinationUnavailable, RedisLink
 
-_RESERVE = """
+_TAKE = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local interval = tonumber(ARGV[1])
-local slot = math.max(t, tonumber(redis.call('GET', KEYS[1]) or '0'))
-local keep_ms = math.ceil((slot + interval - t) * 1000) + 60000
-redis.call('SET', KEYS[1], string.format('%.6f', slot + interval), 'PX', keep_ms)
-return string.format('%.6f', slot - t)
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+if t < next_free then
+  return string.format('%.6f', next_free - t)
+end
+local keep_ms = math.ceil(interval * 1000) + 60000
+redis.call('SET', KEYS[1], string.format('%.6f', t + interval), 'PX', keep_ms)
+return '0'
 """
 
 
@@ -49,6 +55,7 @@ class RedisSendSlots:
         *,
         fallback: Slots,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be positive, not {rate!r}")
@@ -56,26 +63,31 @@ class RedisSendSlots:
         self.rate = float(rate)
         self.fallback = fallback
         self._clock = clock
+        self._sleep = sleep
         self._key = link.key("halo", "next-send")
-        self._script = link.client.register_script(_RESERVE)
+        self._script = link.client.register_script(_TAKE)
 
     @property
     def interval(self) -> float:
         return 1.0 / self.rate if self.link.available else self.fallback.interval
 
     async def reserve(self) -> float:
+        """Wait until Redis grants a send slot (or the fallback gives one) and return it."""
 
-        async def reserve(client: Redis) -> bytes:
+        async def take(client: Redis) -> bytes:
             result: Any = await self._script(
                 keys=[self._key], args=[repr(1.0 / self.rate)], client=client
             )
             return result
 
-        try:
-            delay = await self.link.run(reserve)
-        except CoordinationUnavailable:
-            return await self.fallback.reserve()
-        return self._clock() + max(0.0, float(delay))
+        while True:
+            try:
+                wait = float(await self.link.run(take))
+            except CoordinationUnavailable:
+                return await self.fallback.reserve()
+            if not wait > 0:
+                return self._clock()
+            await self._sleep(wait)
 
     def sent(self, at: float) -> None:
         # The fallback keeps spacing from the last real send, so an outage starts spaced.
