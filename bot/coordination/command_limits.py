@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from bot.coordination.link import RedisLink
 
 _CHECK = """
+redis.replicate_commands() -- Redis 5/6: allow writes after TIME (7: always)
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local cooldown = tonumber(ARGV[1])

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from bot.coordination.link import CoordinationUnavailable, RedisLink
 
 _TAKE = """
+redis.replicate_commands() -- Redis 5/6: allow writes after TIME (7: always)
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local interval = tonumber(ARGV[1])

@@ -244,6 +244,10 @@ class UpstreamLimiter:
             heapq.heapify(self._queue)
         if self._queue:
             self._queue[0].turn.set()
+        else:
+            # Nobody to take the reserved slot now: let it go rather than use it late,
+            # when a shared budget may already have granted the next one elsewhere.
+            self._slot = None
 
     async def _wait(self, seconds: float) -> None:
         self.total_wait += seconds

@@ -109,3 +109,17 @@ async def test_answers_expire_after_their_ttl(coordination: Coordination) -> Non
     await first.get_decoded("z", 0.3, upstream.loader("z"), decode)
     await second.get_decoded("z", 0.3, upstream.loader("z"), decode)
     assert upstream.calls == ["z", "z"]
+
+
+async def test_a_copy_read_from_another_instance_expires_with_the_original(
+    coordination: Coordination,
+) -> None:
+    upstream = Upstream(delay=0.0)
+    first, second = coordination.fetcher(), coordination.fetcher()
+    await first.get_decoded("w", 0.5, upstream.loader("w"), decode)
+    await asyncio.sleep(0.3)
+    await second.get_decoded("w", 0.5, upstream.loader("w"), decode)  # 0.2 s left
+    assert upstream.calls == ["w"]
+    await asyncio.sleep(0.3)  # past the first answer's 0.5 s, within the copy's own 0.5 s
+    await second.get_decoded("w", 0.5, upstream.loader("w"), decode)
+    assert upstream.calls == ["w", "w"]
