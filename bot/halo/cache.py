@@ -253,18 +253,24 @@ class CachedFetcher(Generic[K, V]):
             self.hits += 1
             return value
 
-        async def counted() -> bytes:
-            self.upstream_calls += 1
-            return await load()
-
         async def one() -> V:
+            decoded: list[V] = []
+
+            async def load_and_decode() -> bytes:
+                self.upstream_calls += 1
+                body = await load()
+                decoded.append(decode(body))  # an unreadable answer is never shared
+                return body
+
             if self.shared is None:
-                body, fresh_for = await counted(), ttl
+                await load_and_decode()
+                fresh_for = ttl
             else:
-                body, fresh_for = await self.shared.fetch(str(key), ttl, counted)
-            result = decode(body)
-            self.cache.set(key, result, fresh_for)
-            return result
+                body, fresh_for = await self.shared.fetch(str(key), ttl, load_and_decode)
+                if not decoded:  # another instance loaded it
+                    decoded.append(decode(body))
+            self.cache.set(key, decoded[0], fresh_for)
+            return decoded[0]
 
         return await self.coalescer.run(key, one)
 

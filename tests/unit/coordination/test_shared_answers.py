@@ -123,3 +123,18 @@ async def test_a_copy_read_from_another_instance_expires_with_the_original(
     await asyncio.sleep(0.3)  # past the first answer's 0.5 s, within the copy's own 0.5 s
     await second.get_decoded("w", 0.5, upstream.loader("w"), decode)
     assert upstream.calls == ["w", "w"]
+
+
+async def test_an_unreadable_answer_is_not_shared(coordination: Coordination) -> None:
+    bodies = [b"<html>gateway error</html>", json.dumps({"player": "v"}).encode()]
+    calls: list[bytes] = []
+
+    async def load() -> bytes:
+        calls.append(bodies[len(calls)])
+        return calls[-1]
+
+    first, second = coordination.fetcher(), coordination.fetcher()
+    with pytest.raises(json.JSONDecodeError):
+        await first.get_decoded("v", 30.0, load, decode)
+    assert await second.get_decoded("v", 30.0, load, decode) == {"player": "v"}
+    assert len(calls) == 2
