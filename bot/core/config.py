@@ -11,19 +11,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.common.errors import ConfigError
 
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
-#: Never echoed in errors (DATABASE_URL may hold a password).
+#: Never echoed in errors (DATABASE_URL and REDIS_URL may hold a password).
 SECRET_FIELDS = frozenset(
-    {"discord_token", "halo_spartan_token", "halo_clearance_token", "database_url"}
+    {"discord_token", "halo_spartan_token", "halo_clearance_token", "database_url", "redis_url"}
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -57,6 +57,18 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _check_redis_url(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(
+            "must be a redis:// or rediss:// URL, for example redis://127.0.0.1:6379/0"
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -97,6 +109,12 @@ class Settings(BaseSettings):
     guild_commands_per_minute: int = Field(default=30, ge=1)
     user_cooldown_seconds: float = Field(default=3.0, ge=0)
     halo_request_deadline_seconds: float = Field(default=10.0, gt=0, le=600)
+
+    # Running more than one instance.
+    redis_url: SecretStr | None = None
+    shard_count: int = Field(default=1, ge=1)
+    #: The shards this process runs; empty: all of them.
+    shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -163,6 +181,24 @@ class Settings(BaseSettings):
             return value or None
         return value
 
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: Any) -> Any:
+        return _check_redis_url(value) if isinstance(value, str) else value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                return tuple(int(part) for part in parts)
+            except ValueError:
+                raise ValueError(
+                    "must be shard numbers separated by commas, for example 0,1"
+                ) from None
+        return value
+
     @field_validator("discord_token", "halo_spartan_token", "halo_clearance_token", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: Any) -> Any:
@@ -173,6 +209,20 @@ class Settings(BaseSettings):
             if any(ch.isspace() for ch in value):
                 raise ValueError("must not contain spaces")
         return value
+
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        if not self.shard_ids:
+            self.shard_ids = tuple(range(self.shard_count))
+            return self
+        bad = [shard for shard in self.shard_ids if not 0 <= shard < self.shard_count]
+        if bad:
+            raise ValueError(
+                f"SHARD_IDS: shard {bad[0]} does not exist: each id must be from 0 to "
+                f"SHARD_COUNT - 1 ({self.shard_count - 1})"
+            )
+        self.shard_ids = tuple(sorted(set(self.shard_ids)))
+        return self
 
     @model_validator(mode="after")
     def _token_pair(self) -> Settings:
@@ -192,6 +242,12 @@ class Settings(BaseSettings):
         if self.azure_client_id:
             return "msal"
         return None
+
+    @property
+    def instance_share(self) -> float:
+        """This process's share of the whole bot: its shards over all shards. Without
+        Redis each process spends this share of ``HALO_REQUESTS_PER_SECOND``."""
+        return len(self.shard_ids) / self.shard_count
 
     @property
     def log_level_number(self) -> int:

@@ -2,7 +2,9 @@
 
 * :class:`KeyedWindowLimiter` and :class:`Cooldown` are small per-key limiters
   with bounded memory; :class:`CommandLimits` combines them into the per-guild
-  budget and per-user cooldown applied to slash commands.
+  budget and per-user cooldown applied to slash commands. Given a shared store
+  (:class:`bot.coordination.command_limits.RedisCommandLimits`) the limits hold across
+  every instance, and these in-process limiters decide while Redis is unreachable.
 
 Everything takes an injectable ``clock`` so tests drive time without real sleeping.
 """
@@ -14,9 +16,10 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.common.errors import RateLimitedError
+from bot.coordination.link import CoordinationUnavailable
 from bot.halo.ratelimit import _EPS, DEFAULT_MAX_KEYS, Clock
 
 if TYPE_CHECKING:
@@ -171,6 +174,14 @@ def _in_seconds(seconds: int) -> str:
     return f"{seconds} second" if seconds == 1 else f"{seconds} seconds"
 
 
+class SharedCommandLimits(Protocol):
+    """Limits kept for every instance together (raises CoordinationUnavailable when down)."""
+
+    async def try_hit(self, guild_id: int | None, user_id: int) -> tuple[float, float]:
+        """Record a command and return ``(0, 0)``, or return (user wait, guild wait)."""
+        ...
+
+
 class CommandLimits:
     """The limits applied to every Halo command: a per-guild budget and a per-user cooldown.
 
@@ -186,27 +197,55 @@ class CommandLimits:
         guild_period: float = 60.0,
         clock: Clock = time.monotonic,
         max_keys: int = DEFAULT_MAX_KEYS,
+        shared: SharedCommandLimits | None = None,
     ) -> None:
         self.guilds = KeyedWindowLimiter(guild_limit, guild_period, clock=clock, max_keys=max_keys)
         self.users = Cooldown(user_cooldown, clock=clock, max_keys=max_keys)
+        self.shared = shared
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = time.monotonic) -> CommandLimits:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = time.monotonic,
+        shared: SharedCommandLimits | None = None,
+    ) -> CommandLimits:
         """Build the limits from ``GUILD_COMMANDS_PER_MINUTE`` and ``USER_COOLDOWN_SECONDS``."""
         return cls(
             settings.guild_commands_per_minute,
             settings.user_cooldown_seconds,
             guild_period=60.0,
             clock=clock,
+            shared=shared,
         )
 
-    def check(self, guild_id: int | None, user_id: int) -> None:
+    async def check(self, guild_id: int | None, user_id: int) -> None:
         """Allow and record one command, or raise :class:`RateLimitedError`.
 
-        ``guild_id`` is None in DMs, which only have the user cooldown.
+        ``guild_id`` is None in DMs, which only have the user cooldown. With a shared
+        store the limits count every instance's commands; while it is unreachable this
+        instance's own limiters decide.
         """
+        if self.shared is not None:
+            try:
+                user_wait, guild_wait = await self.shared.try_hit(guild_id, user_id)
+            except CoordinationUnavailable:
+                pass
+            else:
+                self._refuse(guild_id, user_id, user_wait, guild_wait)
+                return
         user_wait = self.users.peek(user_id)
         guild_wait = self.guilds.peek(guild_id) if guild_id is not None else 0.0
+        self._refuse(guild_id, user_id, user_wait, guild_wait)
+        self.users.record(user_id)
+        if guild_id is not None:
+            self.guilds.record(guild_id)
+
+    def _refuse(
+        self, guild_id: int | None, user_id: int, user_wait: float, guild_wait: float
+    ) -> None:
+        """Raise :class:`RateLimitedError` when either wait is positive."""
         if user_wait > 0 or guild_wait > 0:
             if user_wait >= guild_wait:
                 seconds = _whole_seconds(user_wait)
@@ -220,6 +259,3 @@ class CommandLimits:
                 )
                 log.info("Guild %s hit its command limit for %.2fs", guild_id, guild_wait)
             raise RateLimitedError(message, retry_after=float(seconds))
-        self.users.record(user_id)
-        if guild_id is not None:
-            self.guilds.record(guild_id)

@@ -44,7 +44,7 @@ async def begin_lookup(
     handler shows it to the caller only.
     """
     bot = bot_of(interaction)
-    bot.limits.check(interaction.guild_id, interaction.user.id)
+    await bot.limits.check(interaction.guild_id, interaction.user.id)
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
     return await bot.resolver.resolve(
         player,

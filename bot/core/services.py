@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from bot.coordination.link import RedisLink
+from bot.core import backends
 from bot.core.bot import HaloBot
 from bot.core.config import Settings
 from bot.core.limits import CommandLimits
@@ -15,7 +17,6 @@ from bot.core.resolver import PlayerResolver
 from bot.halo.auth import TokenProvider, build_token_provider
 from bot.halo.client import HaloClient
 from bot.halo.http import HaloHttp, RetryPolicy
-from bot.halo.ratelimit import UpstreamLimiter
 from bot.storage import Database
 
 USER_AGENT = "HaloInfiniteDiscordBot/0.1 (+https://github.com)"
@@ -31,8 +32,13 @@ class Services:
     db: Database
     resolver: PlayerResolver
     limits: CommandLimits
+    #: Redis, when ``REDIS_URL`` is set (shared budget, limits and cache).
+    redis: RedisLink | None = None
 
     async def close(self) -> None:
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.close()
         with contextlib.suppress(Exception):
             await self.tokens.close()
         await self.session.close()
@@ -45,7 +51,10 @@ async def build_services(settings: Settings) -> Services:
     """Open the database and build the Halo client for ``settings``."""
     # PostgreSQL when DATABASE_URL is set; exclusive: a second bot process refuses to start.
     db = await Database.open(settings.database_url or settings.database_path, exclusive=True)
+    redis = backends.redis_link(settings)
     try:
+        if redis is not None:
+            await redis.probe()  # an outage is reported now; the bot starts either way
         connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=300)
         session = aiohttp.ClientSession(
             connector=connector,
@@ -56,17 +65,19 @@ async def build_services(settings: Settings) -> Services:
         http = HaloHttp(
             session,
             tokens,
-            UpstreamLimiter(rate=settings.halo_requests_per_second, burst=2),
+            backends.halo_limiter(settings, redis),
             api_base=settings.halo_api_base_url,
             policy=RetryPolicy(deadline=settings.halo_request_deadline_seconds),
         )
-        halo = HaloClient(http)
+        halo = HaloClient(http, shared_answers=backends.shared_answers(settings, redis))
         resolver = PlayerResolver(halo, db)
-        limits = CommandLimits.from_settings(settings)
+        limits = backends.command_limits(settings, redis)
     except BaseException:
+        if redis is not None:
+            await redis.close()
         await db.close()
         raise
-    return Services(session, tokens, halo, db, resolver, limits)
+    return Services(session, tokens, halo, db, resolver, limits, redis)
 
 
 def build_bot(settings: Settings, services: Services, **kwargs: object) -> HaloBot:

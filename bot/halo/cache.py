@@ -3,7 +3,8 @@
 * :class:`TTLCache` is an LRU map whose entries also expire after their own TTL.
 * :class:`Coalescer` makes concurrent identical requests share one upstream call.
 * :class:`CachedFetcher` answers from the cache, else through the coalescer,
-  and caches successful results only.
+  and caches successful results only. Given a :class:`SharedAnswers` (the Redis one in
+  ``bot.coordination``), raw answers and in-flight calls are also shared between processes.
 
 Rate limiting is not done here: the ``factory`` given to a miss is expected to
 go through :class:`bot.halo.ratelimit.UpstreamLimiter` itself.
@@ -16,7 +17,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from bot.common.metrics import CACHE_LOOKUPS
 
@@ -183,6 +184,17 @@ async def _call(factory: Callable[[], Awaitable[V]]) -> V:
     return await factory()
 
 
+class SharedAnswers(Protocol):
+    """Raw answers shared by every process that uses the same store."""
+
+    async def fetch(
+        self, key: str, ttl: float, load: Callable[[], Awaitable[bytes]]
+    ) -> tuple[bytes, float]:
+        """The stored answer for ``key`` and the seconds it stays fresh; else ``load()``,
+        run once across all processes asking at the same moment, stored for ``ttl``."""
+        ...
+
+
 class CachedFetcher(Generic[K, V]):
     """Answer from a :class:`TTLCache`, else run one coalesced call and cache its result.
 
@@ -197,10 +209,12 @@ class CachedFetcher(Generic[K, V]):
         *,
         max_entries: int = 1024,
         clock: Clock = time.monotonic,
+        shared: SharedAnswers | None = None,
     ) -> None:
         if cache is None:
             cache = TTLCache(max_entries, clock=clock)
         self.cache: TTLCache[K, V] = cache
+        self.shared = shared
         self.coalescer: Coalescer[K, V] = Coalescer()
         self.upstream_calls = 0
         self.hits = 0
@@ -210,14 +224,19 @@ class CachedFetcher(Generic[K, V]):
         """Lookups that were not answered from the cache (shared calls included)."""
         return self.cache.misses
 
-    async def get(self, key: K, ttl: float, factory: Callable[[], Awaitable[V]]) -> V:
-        """The cached value for ``key``, else the result of ``factory()`` (cached for ``ttl``)."""
+    def _cached(self, key: K) -> Any:
+        """The cached value for ``key`` or ``_MISSING``, counted as a hit or a miss."""
         value = self.cache.get(key, _MISSING)
         if value is not _MISSING:
             self.hits += 1
-            CACHE_LOOKUPS.labels("hit").inc()
+        CACHE_LOOKUPS.labels("miss" if value is _MISSING else "hit").inc()
+        return value
+
+    async def get(self, key: K, ttl: float, factory: Callable[[], Awaitable[V]]) -> V:
+        """The cached value for ``key``, else the result of ``factory()`` (cached for ``ttl``)."""
+        value = self._cached(key)
+        if value is not _MISSING:
             return value
-        CACHE_LOOKUPS.labels("miss").inc()
 
         async def load() -> V:
             self.upstream_calls += 1
@@ -226,6 +245,42 @@ class CachedFetcher(Generic[K, V]):
             return result
 
         return await self.coalescer.run(key, load)
+
+    async def get_decoded(
+        self,
+        key: K,
+        ttl: float,
+        load: Callable[[], Awaitable[bytes]],
+        decode: Callable[[bytes], V],
+    ) -> V:
+        """Like :meth:`get` for an answer loaded as bytes: ``decode(load())``. With
+        :attr:`shared`, the bytes come from (and go to) the shared store, and processes
+        asking at the same moment share one ``load``; the decoded value is kept here for
+        as long as the shared answer stays fresh."""
+        value = self._cached(key)
+        if value is not _MISSING:
+            return value
+
+        async def one() -> V:
+            decoded: list[V] = []
+
+            async def load_and_decode() -> bytes:
+                self.upstream_calls += 1
+                body = await load()
+                decoded.append(decode(body))  # an unreadable answer is never shared
+                return body
+
+            if self.shared is None:
+                await load_and_decode()
+                fresh_for = ttl
+            else:
+                body, fresh_for = await self.shared.fetch(str(key), ttl, load_and_decode)
+                if not decoded:  # another instance loaded it
+                    decoded.append(decode(body))
+            self.cache.set(key, decoded[0], fresh_for)
+            return decoded[0]
+
+        return await self.coalescer.run(key, one)
 
     def invalidate(self, key: K) -> None:
         """Forget the cached value for ``key`` (a call in flight still stores its result)."""

@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
 from bot.common.text import escape
 from bot.halo import models
-from bot.halo.cache import CachedFetcher
+from bot.halo.cache import CachedFetcher, SharedAnswers
 from bot.halo.http import UNREADABLE, HaloHttp, UpstreamStatusError
 from bot.halo.models import PlayerCustomization
+from bot.halo.ratelimit import Priority
 from bot.halo.urls import (
     DISCOVERY_HOST,
     ECONOMY_HOST,
@@ -65,26 +66,37 @@ class HaloClient:
         max_cache_entries: int = 4096,
         static_ttl: float = STATIC_TTL,
         player_ttl: float = PLAYER_TTL,
+        shared_answers: SharedAnswers | None = None,
     ) -> None:
         self.http = http
         self.csr_batch_size = csr_batch_size
         self.static_ttl = static_ttl
         self.player_ttl = player_ttl
-        self._cache: CachedFetcher[str, Any] = CachedFetcher(max_entries=max_cache_entries)
+        self._cache: CachedFetcher[str, Any] = CachedFetcher(
+            max_entries=max_cache_entries, shared=shared_answers
+        )
 
     @property
     def cache(self) -> CachedFetcher[str, Any]:
         return self._cache
 
     async def _get(
-        self, url: str, ttl: float, parse: Callable[[bytes], T], *, fresh: bool = False
+        self,
+        url: str,
+        ttl: float,
+        parse: Callable[[bytes], T],
+        *,
+        fresh: bool = False,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> T:
         """``url`` parsed, from the cache when there; ``fresh``: always from Halo and not
         kept (identical calls in flight are still shared). The answer's bytes go straight
         to the model's JSON parser (pydantic-core), never through ``json.loads``."""
 
-        async def fetch() -> T:
-            body = await self.http.request("GET", url)
+        async def load() -> bytes:
+            return await self.http.request("GET", url, priority=priority)
+
+        def read(body: bytes) -> T:
             try:
                 return parse(body)
             except HaloDataError as exc:
@@ -93,9 +105,12 @@ class HaloClient:
                 log.warning("Unreadable JSON from %s", host_of(url))
                 raise HaloDataError(UNREADABLE) from exc.__cause__
 
+        async def fetch() -> T:
+            return read(await load())
+
         if fresh:
             return await self._cache.coalescer.run(url, fetch)
-        return await self._cache.get(url, ttl, fetch)
+        return await self._cache.get_decoded(url, ttl, load, read)
 
     # -- profiles -----------------------------------------------------------------
 
@@ -143,6 +158,7 @@ class HaloClient:
         *,
         season: str | None = None,
         fresh: bool = False,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> dict[str, models.CsrResult | None]:
         """CSR of many players in one playlist: ``{xuid: result or None}``.
 
@@ -154,18 +170,23 @@ class HaloClient:
         wanted = list(dict.fromkeys(canonical_xuid(x) for x in xuids))
         results: dict[str, models.CsrResult | None] = {}
         for chunk in _chunks(wanted, self.csr_batch_size):
-            results.update(await self._csr_batch(playlist_id, chunk, season, fresh))
+            results.update(await self._csr_batch(playlist_id, chunk, season, fresh, priority))
         return results
 
     async def _csr_batch(
-        self, playlist_id: str, xuids: list[str], season: str | None, fresh: bool = False
+        self,
+        playlist_id: str,
+        xuids: list[str],
+        season: str | None,
+        fresh: bool = False,
+        priority: Priority = Priority.INTERACTIVE,
     ) -> dict[str, models.CsrResult | None]:
         query = {"players": ",".join(xuid_token(x) for x in xuids)}
         if season:
             query["season"] = season
         url = build_url(SKILL_HOST, f"/hi/playlist/{segment(playlist_id)}/csrs", query)
         try:
-            response = await self._get(url, self.player_ttl, _csr, fresh=fresh)
+            response = await self._get(url, self.player_ttl, _csr, fresh=fresh, priority=priority)
         except UpstreamStatusError as exc:
             if exc.status not in (400, 404):
                 raise _unexpected(exc) from None
@@ -173,8 +194,8 @@ class HaloClient:
                 log.info("CSR lookup rejected one player id (%s)", exc.status)
                 return {xuids[0]: None}
             middle = len(xuids) // 2
-            left = await self._csr_batch(playlist_id, xuids[:middle], season, fresh)
-            right = await self._csr_batch(playlist_id, xuids[middle:], season, fresh)
+            left = await self._csr_batch(playlist_id, xuids[:middle], season, fresh, priority)
+            right = await self._csr_batch(playlist_id, xuids[middle:], season, fresh, priority)
             return left | right
         out: dict[str, models.CsrResult | None] = dict.fromkeys(xuids)
         for entry in response.value:

@@ -29,7 +29,7 @@ from bot.common.errors import (
 )
 from bot.common.metrics import HALO_REQUESTS
 from bot.halo.auth import HaloTokens, TokenProvider
-from bot.halo.ratelimit import PausedPastDeadline, UpstreamLimiter, parse_retry_after
+from bot.halo.ratelimit import PausedPastDeadline, Priority, UpstreamLimiter, parse_retry_after
 from bot.halo.urls import host_of, is_halo_host, rewrite_url
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,16 @@ class HaloHttp:
     def limiter(self) -> UpstreamLimiter:
         return self._limiter
 
-    async def request(self, method: str, url: str, *, json_body: Any = None) -> bytes:
-        """Send one logical request (with retries) and return the 2xx body."""
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        priority: Priority = Priority.INTERACTIVE,
+    ) -> bytes:
+        """Send one logical request (with retries) and return the 2xx body. ``priority``:
+        the rank cycle's requests wait while interactive lookups are queued."""
         policy = self.policy
         host = host_of(url)
         halo = is_halo_host(url)
@@ -112,7 +120,7 @@ class HaloHttp:
             if paused > 0 and paused > remaining:
                 raise _rate_limited(paused)
             try:
-                await self._limiter.acquire(host, max_wait=remaining)
+                await self._limiter.acquire(host, max_wait=remaining, priority=priority)
             except PausedPastDeadline as exc:
                 raise _rate_limited(exc.seconds) from None
             remaining = deadline - self._clock()

@@ -1,7 +1,11 @@
 """The global limiter for outgoing Halo requests.
 
-* :class:`UpstreamLimiter` spaces every request the bot sends to Halo (a token
-  bucket shared by all hosts) and honours a 429 ``Retry-After`` per host.
+* :class:`UpstreamLimiter` spaces every request the bot sends to Halo and honours a 429
+  ``Retry-After`` per host. Requests are spaced, never bunched: at most ``rate * t + 1``
+  requests in any window of ``t`` seconds, idle or not. Waiting interactive lookups go
+  before the rank cycle's requests (:class:`Priority`).
+* :class:`LocalSendSlots` hands out this process's send times; a shared implementation of
+  :class:`SendSlots` (``bot.coordination``) spreads one budget over many processes.
 * :func:`parse_retry_after` reads a ``Retry-After`` header.
 
 The per-server and per-member command limits are in :mod:`bot.core.limits`.
@@ -13,13 +17,18 @@ drive time without real sleeping.
 from __future__ import annotations
 
 import asyncio
+import enum
+import heapq
+import itertools
 import logging
 import math
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 from bot.common.metrics import LIMITER_WAIT
 
@@ -35,46 +44,105 @@ _EPS = 1e-9
 _DELTA_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
-class UpstreamLimiter:
-    """A global token bucket for Halo requests plus per-host 429 pauses.
+class Priority(enum.IntEnum):
+    """Who is waiting: a member's lookup goes before the rank cycle's background requests."""
 
-    ``rate`` tokens are added per second up to ``burst``; each :meth:`acquire`
-    takes one. Waiters queue on a FIFO lock, so concurrent callers are spaced
-    ``1/rate`` apart instead of all waking at once. A :meth:`pause` (from a 429)
-    holds back only the requests for that host; waiting for a pause happens
-    outside the queue so it never delays other hosts.
+    INTERACTIVE = 0
+    BACKGROUND = 1
+
+
+class SendSlots(Protocol):
+    """Where send times come from: this process alone, or a budget shared with others."""
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two of this process's sends at the current rate."""
+        ...
+
+    async def reserve(self) -> float:
+        """Reserve the next send time (on the limiter's clock) and return it."""
+        ...
+
+    def sent(self, at: float) -> None:
+        """A reserved slot was used at ``at`` (later than reserved when the loop was late)."""
+        ...
+
+
+class LocalSendSlots:
+    """Send times for one process: ``1/rate`` apart, no burst, idle or not.
+
+    A slot is at least ``1/rate`` after the previous one and after the time the previous
+    one was really used, so ``n`` sends always span at least ``(n - 1) / rate`` seconds.
+    """
+
+    def __init__(self, rate: float, *, clock: Clock = time.monotonic) -> None:
+        if not rate > 0 or not math.isfinite(rate):
+            raise ValueError(f"rate must be a positive number, not {rate!r}")
+        self.rate = float(rate)
+        self._clock = clock
+        self._next_free = -math.inf
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate
+
+    async def reserve(self) -> float:
+        slot = max(self._clock(), self._next_free)
+        self._next_free = slot + self.interval
+        return slot
+
+    def sent(self, at: float) -> None:
+        self._next_free = max(self._next_free, at + self.interval)
+
+
+@dataclass(order=True)
+class _Waiter:
+    priority: int
+    seq: int
+    turn: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
+
+
+class UpstreamLimiter:
+    """Spaces every Halo request and honours per-host 429 pauses.
+
+    Waiters queue by :class:`Priority`, then in arrival order. The waiter at the head of
+    the queue reserves the next send time from ``slots`` and sleeps until it; whoever is
+    at the head when that time comes sends, so a lookup that arrives while the rank
+    cycle's request sleeps takes that slot, and the cycle waits while lookups are queued.
+    A :meth:`pause` (from a 429) holds back only the requests for that host; waiting for
+    a pause happens outside the queue so it never delays other hosts.
     """
 
     def __init__(
         self,
         rate: float,
-        burst: int = 1,
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        slots: SendSlots | None = None,
     ) -> None:
         if not rate > 0 or not math.isfinite(rate):
             raise ValueError(f"rate must be a positive number, not {rate!r}")
-        if burst < 1:
-            raise ValueError(f"burst must be at least 1, not {burst!r}")
         self.rate = float(rate)
-        self.burst = int(burst)
         self._clock = clock
         self._sleep = sleep
-        self._tokens = float(burst)
-        self._updated = clock()
-        self._lock = asyncio.Lock()
+        self.slots: SendSlots = slots if slots is not None else LocalSendSlots(rate, clock=clock)
+        self._queue: list[_Waiter] = []
+        self._seq = itertools.count()
+        # A send time reserved from ``slots`` and not used yet; it goes to the queue's head.
+        self._slot: float | None = None
+        self._reserving = asyncio.Lock()
         self._paused_until: dict[str, float] = {}
         self.acquired = 0
         self.pauses = 0
         self.total_wait = 0.0
-        #: Callers inside :meth:`acquire` right now (queued for a token or a pause).
+        #: Callers inside :meth:`acquire` right now (queued for a slot or a pause).
         self.waiting = 0
 
     @property
     def interval(self) -> float:
-        """Seconds between two requests once the burst is spent."""
-        return 1.0 / self.rate
+        """Seconds between two requests of this process at the current rate."""
+        return self.slots.interval
 
     def pause(self, host: str, seconds: float) -> None:
         """Hold back every request to ``host`` for ``seconds`` (never shortens a pause)."""
@@ -97,8 +165,14 @@ class UpstreamLimiter:
             return 0.0
         return left
 
-    async def acquire(self, host: str, max_wait: float | None = None) -> None:
-        """Wait until a request to ``host`` may be sent, then take a token.
+    async def acquire(
+        self,
+        host: str,
+        max_wait: float | None = None,
+        *,
+        priority: Priority = Priority.INTERACTIVE,
+    ) -> None:
+        """Wait until a request to ``host`` may be sent now.
 
         With ``max_wait`` (seconds), a caller that would wait longer than that raises
         :class:`PausedPastDeadline` at once instead: when ``host`` is paused (a 429) for
@@ -106,18 +180,24 @@ class UpstreamLimiter:
         ahead of it is too long to be served in time at this rate.
         """
         deadline = None if max_wait is None else self._clock() + max_wait
-        if deadline is not None:
-            self._refill()
-            backlog = (self.waiting + 1 - self._tokens) / self.rate
-            if max_wait is not None and backlog > max_wait:
+        if max_wait is not None:
+            backlog = self._backlog(priority)
+            if backlog > max_wait:
                 raise PausedPastDeadline(backlog)
         self.waiting += 1
         try:
-            await self._acquire(host, deadline)
+            await self._acquire(host, deadline, priority)
         finally:
             self.waiting -= 1
 
-    async def _acquire(self, host: str, deadline: float | None) -> None:
+    def _backlog(self, priority: Priority) -> float:
+        """Expected wait of a new caller with ``priority``: everyone at its priority or
+        more urgent goes first, one interval each."""
+        ahead = sum(1 for waiter in self._queue if waiter.priority <= priority)
+        first = 0.0 if self._slot is None else max(0.0, self._slot - self._clock())
+        return first + ahead * self.interval
+
+    async def _acquire(self, host: str, deadline: float | None, priority: Priority) -> None:
         while True:
             paused = self.paused_for(host)
             if paused > 0:
@@ -125,30 +205,56 @@ class UpstreamLimiter:
                     raise PausedPastDeadline(paused)
                 await self._wait(paused)
                 continue
-            async with self._lock:
-                while True:
-                    if self.paused_for(host) > 0:
-                        # Paused while queued: give our place up, wait outside.
-                        break
-                    self._refill()
-                    if self._tokens >= 1.0 - _EPS:
-                        self._tokens = max(0.0, self._tokens - 1.0)
-                        self.acquired += 1
-                        return
-                    await self._wait((1.0 - self._tokens) / self.rate)
+            waiter = _Waiter(int(priority), next(self._seq))
+            heapq.heappush(self._queue, waiter)
+            try:
+                if await self._take_turn(waiter, host):
+                    return
+            finally:
+                self._leave(waiter)
+            # Paused while queued: our place is given up, the pause is waited outside.
 
-    def _refill(self) -> None:
-        now = self._clock()
-        elapsed = now - self._updated
-        self._updated = now
-        if elapsed > 0:
-            self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
+    async def _take_turn(self, waiter: _Waiter, host: str) -> bool:
+        """Wait for the head of the queue and a send time; False if ``host`` got paused."""
+        while True:
+            if self._queue[0] is not waiter:
+                waiter.turn.clear()
+                await waiter.turn.wait()
+                continue
+            if self.paused_for(host) > 0:
+                return False
+            if self._slot is None:
+                async with self._reserving:
+                    if self._slot is None:
+                        self._slot = await self.slots.reserve()
+                continue  # the head may have changed meanwhile
+            now = self._clock()
+            wait = self._slot - now
+            if wait > _EPS:
+                await self._wait(wait)
+                continue
+            self._slot = None
+            self.slots.sent(now)
+            self.acquired += 1
+            return True
+
+    def _leave(self, waiter: _Waiter) -> None:
+        if self._queue and self._queue[0] is waiter:
+            heapq.heappop(self._queue)
+        elif waiter in self._queue:
+            self._queue.remove(waiter)
+            heapq.heapify(self._queue)
+        if self._queue:
+            self._queue[0].turn.set()
+        else:
+            # Nobody to take the reserved slot now: let it go rather than use it late,
+            # when a shared budget may already have granted the next one elsewhere.
+            self._slot = None
 
     def current_wait(self, host: str | None = None) -> float:
         """Seconds a request sent now would wait: the queue ahead at this rate, or the 429
         pause of ``host`` (of any host when None), whichever is longer."""
-        self._refill()
-        queued = max(0.0, (self.waiting + 1 - self._tokens) / self.rate)
+        queued = self._backlog(Priority.INTERACTIVE)
         hosts = [host] if host is not None else list(self._paused_until)
         return max([queued, *(self.paused_for(h) for h in hosts)])
 

@@ -64,7 +64,7 @@ class VerifyButton(
         service = self.accounts
         assert service is not None, "VerifyButton used without a bound service"
         try:
-            interaction.client.limits.check(interaction.guild_id, interaction.user.id)
+            await interaction.client.limits.check(interaction.guild_id, interaction.user.id)
             await interaction.response.defer(thinking=True, ephemeral=True)
             outcome = await service.verify(self.user_id, self.xuid)
         except UserFacingError as exc:
@@ -100,7 +100,7 @@ class Accounts(commands.Cog):
     async def link(
         self, interaction: Interaction, gamertag: app_commands.Range[str, 1, 100]
     ) -> None:
-        interaction.client.limits.check(interaction.guild_id, interaction.user.id)
+        await interaction.client.limits.check(interaction.guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=True)
         outcome = await self.service.link(interaction.user.id, interaction.guild_id, gamertag)
         view = discord.ui.View(timeout=None)

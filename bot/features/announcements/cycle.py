@@ -56,6 +56,7 @@ from bot.features.announcements.delivery import REMOVED_FROM_GUILD, DeliveryErro
 from bot.features.announcements.embeds import announcement_embed, pack_sizes
 from bot.features.announcements.roles import RoleSyncReport
 from bot.halo.playlists import RANKED_PLAYLISTS
+from bot.halo.ratelimit import Priority
 from bot.storage.models import GuildSettings, PendingAnnouncement, Snapshot, utc_now
 
 if TYPE_CHECKING:
@@ -357,7 +358,9 @@ class RankWatcher:
         async def one(chunk: list[str]) -> None:
             async with gate:
                 try:
-                    answers = await self.halo.get_csr(playlist, chunk, fresh=True)
+                    answers = await self.halo.get_csr(
+                        playlist, chunk, fresh=True, priority=Priority.BACKGROUND
+                    )
                 except Exception as exc:
                     report.failed_batches += 1
                     report.missing += len(chunk)

@@ -165,7 +165,7 @@ class AdminConfig(commands.Cog):
         gamertag: app_commands.Range[str, 1, 100],
     ) -> None:
         guild_id = _guild_id(interaction)
-        interaction.client.limits.check(guild_id, interaction.user.id)
+        await interaction.client.limits.check(guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=True)
         answer = await self.service.link_member(
             guild_id, member, gamertag, admin_id=interaction.user.id

@@ -149,7 +149,7 @@ async def test_a_skewed_wall_clock_costs_no_extra_sign_ins(
         spartan_without_duration(fake, "fake-spartan-no-duration-0123456789")
     fake.clear_requests()
     provider = make_provider(cache, clock=skewed(timedelta(hours=hours)))
-    http = HaloHttp(session, provider, UpstreamLimiter(rate=1000, burst=50), api_base=fake.base_url)
+    http = HaloHttp(session, provider, UpstreamLimiter(rate=1000), api_base=fake.base_url)
     for _ in range(10):
         user = json.loads(await http.request("GET", USER_URL))
         assert user["gamertag"] == NOBLE_SIX.gamertag

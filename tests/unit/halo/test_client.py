@@ -39,7 +39,7 @@ async def client(fake: FakeHalo) -> AsyncIterator[HaloClient]:
         http = HaloHttp(
             session,
             StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
-            UpstreamLimiter(rate=1000, burst=100),
+            UpstreamLimiter(rate=1000),
             api_base=fake.base_url,
             policy=RetryPolicy(deadline=5, attempt_timeout=2, backoff_base=0.01),
         )

@@ -73,7 +73,7 @@ def make_http(fake: FakeHalo, session: aiohttp.ClientSession, tokens=None, **pol
     return HaloHttp(
         session,
         tokens,
-        UpstreamLimiter(rate=1000, burst=50),
+        UpstreamLimiter(rate=1000),
         api_base=fake.base_url,
         policy=RetryPolicy(**defaults),
     )
@@ -236,7 +236,7 @@ async def test_requests_queued_behind_a_429_fail_fast_instead_of_waiting_it_out(
     http = HaloHttp(
         session,
         StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
-        UpstreamLimiter(rate=2, burst=1),  # the second and third requests queue
+        UpstreamLimiter(rate=2),  # the second and third requests queue
         api_base=fake.base_url,
         policy=RetryPolicy(deadline=5.0, attempt_timeout=1.0, max_retries=2, backoff_base=0.01),
     )

@@ -10,14 +10,16 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.common.errors import RateLimitedError
 from bot.core.limits import CommandLimits, Cooldown, KeyedWindowLimiter
 from bot.halo.ratelimit import (
     MAX_RETRY_AFTER,
+    LocalSendSlots,
     PausedPastDeadline,
+    Priority,
     UpstreamLimiter,
     parse_retry_after,
 )
@@ -129,23 +131,26 @@ async def test_concurrent_waiters_served_fifo_with_manual_clock() -> None:
     await asyncio.gather(*tasks)
 
 
-async def test_burst_allows_that_many_immediately_then_spaces() -> None:
+async def test_no_burst_after_an_idle_spell() -> None:
+    """Issue 16: 7 requests in one second at 5/s after idling. Now at most 6 (rate x 1 + 1)."""
     clock = FakeClock(auto=True)
-    limiter = UpstreamLimiter(rate=2.0, burst=3, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
-        await limiter.acquire("stats")
-    assert clock.sleeps == []
-    await limiter.acquire("stats")
-    assert math.isclose(sum(clock.sleeps), 0.5)
+    limiter = UpstreamLimiter(rate=5.0, clock=clock, sleep=clock.sleep)
+    await limiter.acquire("a")
+    clock.now += 60  # a long idle spell earns nothing
+    start = clock.now
+    sent: list[float] = []
+    for _ in range(10):
+        await limiter.acquire("a")
+        sent.append(clock.now)
+    assert sum(1 for t in sent if t <= start + 1.0 + 1e-9) == 6
+    assert all(math.isclose(b - a, 0.2) for a, b in itertools.pairwise(sent))
 
 
-async def test_tokens_refill_while_idle() -> None:
+async def test_idle_then_one_request_goes_at_once() -> None:
     clock = FakeClock(auto=True)
-    limiter = UpstreamLimiter(rate=1.0, burst=2, clock=clock, sleep=clock.sleep)
+    limiter = UpstreamLimiter(rate=1.0, clock=clock, sleep=clock.sleep)
     await limiter.acquire("a")
-    await limiter.acquire("a")
-    clock.now += 10  # idle: refills up to burst only
-    await limiter.acquire("a")
+    clock.now += 10
     await limiter.acquire("a")
     assert clock.sleeps == []
     await limiter.acquire("a")
@@ -154,7 +159,7 @@ async def test_tokens_refill_while_idle() -> None:
 
 async def test_pause_delays_that_host_only() -> None:
     clock = FakeClock()
-    limiter = UpstreamLimiter(rate=100.0, burst=5, clock=clock, sleep=clock.sleep)
+    limiter = UpstreamLimiter(rate=100.0, clock=clock, sleep=clock.sleep)
     limiter.pause("stats", 30.0)
     assert math.isclose(limiter.paused_for("stats"), 30.0)
     assert limiter.paused_for("skill") == 0.0
@@ -164,11 +169,13 @@ async def test_pause_delays_that_host_only() -> None:
     assert not paused.done()
     # Another host goes straight through while "stats" is paused.
     await asyncio.wait_for(limiter.acquire("skill"), timeout=5)
-    await asyncio.wait_for(limiter.acquire("skill"), timeout=5)
+    second = asyncio.create_task(limiter.acquire("skill"))
+    await clock.advance(0.01)  # one interval at 100/s
+    assert second.done()
     assert limiter.acquired == 2
     assert not paused.done()
 
-    await clock.advance(29.0)
+    await clock.advance(28.99)
     assert not paused.done()
     assert math.isclose(limiter.paused_for("stats"), 1.0)
     await clock.advance(1.0)
@@ -226,11 +233,143 @@ async def test_cancelled_waiter_does_not_consume_a_token() -> None:
     assert limiter.acquired == 2
 
 
+async def run_to_completion(clock: FakeClock, tasks: list[asyncio.Task[None]]) -> None:
+    """Drive a manual clock from one sleeper's deadline to the next until every task ends."""
+    while True:
+        await settle()
+        if all(task.done() for task in tasks):
+            return
+        pending = [deadline for deadline, _, f in clock._sleepers if not f.done()]
+        assert pending, "tasks are blocked with nobody sleeping: a lost wake-up"
+        await clock.advance(max(0.0, min(pending) - clock.now))
+
+
+def most_in_any_window(sent: list[float], rate: float) -> float:
+    """The largest excess of ``count - rate * t`` over every window [sent[i], sent[j]]."""
+    times = sorted(sent)
+    worst = 0.0
+    for i, start in enumerate(times):
+        for j in range(i, len(times)):
+            worst = max(worst, (j - i + 1) - rate * (times[j] - start))
+    return worst
+
+
+async def simulate(
+    rate: float, arrivals: list[tuple[float, Priority]]
+) -> list[tuple[float, float, Priority]]:
+    """Callers arriving at the given times; returns (arrived, sent, priority) of each."""
+    clock = FakeClock(start=0.0)
+    limiter = UpstreamLimiter(rate=rate, clock=clock, sleep=clock.sleep)
+    out: list[tuple[float, float, Priority]] = []
+
+    async def caller(at: float, priority: Priority) -> None:
+        await clock.sleep(at)
+        await limiter.acquire("stats", priority=priority)
+        out.append((at, clock.now, priority))
+
+    tasks = [asyncio.create_task(caller(at, p)) for at, p in arrivals]
+    await run_to_completion(clock, tasks)
+    return out
+
+
+arrival_patterns = st.lists(
+    st.tuples(
+        st.floats(min_value=0.0, max_value=3.0, allow_nan=False),
+        st.sampled_from(list(Priority)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@given(
+    rate=st.floats(min_value=0.5, max_value=20.0, allow_nan=False),
+    gaps=arrival_patterns,
+    idle=st.floats(min_value=0.0, max_value=30.0, allow_nan=False),
+)
+@settings(max_examples=60, deadline=None)
+def test_never_more_than_rate_t_plus_one_in_any_window(
+    rate: float, gaps: list[tuple[float, Priority]], idle: float
+) -> None:
+    at = idle
+    arrivals = []
+    for gap, priority in gaps:
+        at += gap
+        arrivals.append((at, priority))
+    results = asyncio.run(simulate(rate, arrivals))
+    assert len(results) == len(arrivals)
+    assert most_in_any_window([sent for _, sent, _ in results], rate) <= 1.0 + 1e-6
+    # Nobody waits when the limiter had nothing to do for a whole interval before them.
+    for arrived, sent, _ in results:
+        assert sent >= arrived
+    # Lookups go first: no background request is sent while a lookup that arrived
+    # earlier is still waiting.
+    for _, bg_sent, priority in results:
+        if priority is not Priority.BACKGROUND:
+            continue
+        for arrived, sent, other in results:
+            if other is Priority.INTERACTIVE and arrived < bg_sent - 1e-9:
+                assert sent <= bg_sent + 1e-9
+
+
+async def test_lookups_go_before_the_cycles_queued_requests() -> None:
+    clock = FakeClock(start=0.0)
+    limiter = UpstreamLimiter(rate=1.0, clock=clock, sleep=clock.sleep)
+    order: list[str] = []
+
+    async def one(name: str, priority: Priority) -> None:
+        await limiter.acquire("skill", priority=priority)
+        order.append(name)
+
+    cycle = [asyncio.create_task(one(f"cycle{i}", Priority.BACKGROUND)) for i in range(4)]
+    await settle()
+    assert order == ["cycle0"]  # the first one found the limiter idle
+    await clock.advance(0.5)  # cycle1 is asleep until its slot at t=1
+    lookups = [asyncio.create_task(one(f"lookup{i}", Priority.INTERACTIVE)) for i in range(2)]
+    await settle()
+    # A lookup waits behind the cycle's slot only, not its queue.
+    with pytest.raises(PausedPastDeadline):
+        await limiter.acquire("skill", max_wait=1.0, priority=Priority.INTERACTIVE)
+    await clock.advance(0.5)
+    assert order == ["cycle0", "lookup0"]
+    await clock.advance(1.0)
+    assert order == ["cycle0", "lookup0", "lookup1"]
+    await clock.advance(1.0)
+    assert order == ["cycle0", "lookup0", "lookup1", "cycle1"]
+    await run_to_completion(clock, [*cycle, *lookups])
+    assert order[4:] == ["cycle2", "cycle3"]
+    assert limiter.acquired == 6
+
+
+async def test_a_lookup_estimates_its_wait_without_the_cycles_backlog() -> None:
+    clock = FakeClock(start=0.0)
+    limiter = UpstreamLimiter(rate=1.0, clock=clock, sleep=clock.sleep)
+    await limiter.acquire("skill", priority=Priority.BACKGROUND)
+    cycle = [
+        asyncio.create_task(limiter.acquire("skill", priority=Priority.BACKGROUND))
+        for _ in range(20)
+    ]
+    await settle()
+    # Twenty background requests queued: a lookup still fits in a 2-second budget...
+    lookup = asyncio.create_task(limiter.acquire("skill", max_wait=2.0))
+    await settle()
+    await clock.advance(1.0)
+    assert lookup.done() and lookup.exception() is None
+    # ...while another background request would wait about 20 s.
+    with pytest.raises(PausedPastDeadline):
+        await limiter.acquire("skill", max_wait=10.0, priority=Priority.BACKGROUND)
+    for task in cycle:
+        task.cancel()
+    await settle()
+
+
 def test_limiter_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError):
         UpstreamLimiter(rate=0)
     with pytest.raises(ValueError):
-        UpstreamLimiter(rate=1.0, burst=0)
+        UpstreamLimiter(rate=math.inf)
+    with pytest.raises(ValueError):
+        LocalSendSlots(rate=-1.0)
 
 
 # --------------------------------------------------------------------------- parse_retry_after
@@ -427,94 +566,94 @@ def test_cooldown_drops_idle_keys_without_cap() -> None:
 # --------------------------------------------------------------------------- CommandLimits
 
 
-def test_user_cooldown_message_and_retry_after() -> None:
+async def test_user_cooldown_message_and_retry_after() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=30, user_cooldown=3.0, clock=clock)
-    limits.check(1, 42)
+    await limits.check(1, 42)
     clock.now = 0.5
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 42)
+        await limits.check(1, 42)
     assert info.value.retry_after == 3.0  # 2.5s rounded up
     assert info.value.message == "You're going a bit fast — try again in 3 seconds."
     clock.now = 2.5
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 42)
+        await limits.check(1, 42)
     assert info.value.message == "You're going a bit fast — try again in 1 second."
     assert info.value.retry_after == 1.0
 
 
-def test_wait_is_at_least_one_second() -> None:
+async def test_wait_is_at_least_one_second() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=30, user_cooldown=3.0, clock=clock)
-    limits.check(1, 42)
+    await limits.check(1, 42)
     clock.now = 2.999
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 42)
+        await limits.check(1, 42)
     assert info.value.retry_after == 1.0
     assert "1 second" in info.value.message
 
 
-def test_guild_limit_message() -> None:
+async def test_guild_limit_message() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=2, user_cooldown=1.0, clock=clock)
-    limits.check(7, 1)
-    limits.check(7, 2)
+    await limits.check(7, 1)
+    await limits.check(7, 2)
     clock.now = 10.2
     with pytest.raises(RateLimitedError) as info:
-        limits.check(7, 3)
+        await limits.check(7, 3)
     assert info.value.message == (
         "This server is making a lot of Halo lookups right now — try again in 50 seconds."
     )
     assert info.value.retry_after == 50.0
 
 
-def test_guilds_are_isolated() -> None:
+async def test_guilds_are_isolated() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=3, user_cooldown=0.0, clock=clock)
     for user in range(3):
-        limits.check(100, user)
+        await limits.check(100, user)
     with pytest.raises(RateLimitedError, match="This server"):
-        limits.check(100, 99)
+        await limits.check(100, 99)
     for user in range(3):
-        limits.check(200, user)  # guild B untouched by guild A being at its limit
+        await limits.check(200, user)  # guild B untouched by guild A being at its limit
 
 
-def test_dms_skip_the_guild_limit() -> None:
+async def test_dms_skip_the_guild_limit() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=1, user_cooldown=1.0, clock=clock)
     for user in range(10):
-        limits.check(None, user)
+        await limits.check(None, user)
     assert len(limits.guilds) == 0
     with pytest.raises(RateLimitedError, match="You're going"):
-        limits.check(None, 0)
+        await limits.check(None, 0)
 
 
-def test_user_cooldown_refusal_does_not_spend_guild_budget() -> None:
+async def test_user_cooldown_refusal_does_not_spend_guild_budget() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=2, user_cooldown=5.0, clock=clock)
-    limits.check(1, 10)
+    await limits.check(1, 10)
     for _ in range(5):
         with pytest.raises(RateLimitedError, match="You're going"):
-            limits.check(1, 10)
-    limits.check(1, 11)  # the second slot of the guild is still free
+            await limits.check(1, 10)
+    await limits.check(1, 11)  # the second slot of the guild is still free
 
 
-def test_guild_refusal_does_not_start_user_cooldown() -> None:
+async def test_guild_refusal_does_not_start_user_cooldown() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=1, user_cooldown=5.0, clock=clock)
-    limits.check(1, 10)
+    await limits.check(1, 10)
     with pytest.raises(RateLimitedError, match="This server"):
-        limits.check(1, 11)
-    limits.check(2, 11)  # user 11 was refused by guild 1, so has no cooldown
+        await limits.check(1, 11)
+    await limits.check(2, 11)  # user 11 was refused by guild 1, so has no cooldown
 
 
-def test_both_limited_reports_the_longer_wait() -> None:
+async def test_both_limited_reports_the_longer_wait() -> None:
     clock = FakeClock(start=0.0)
     limits = CommandLimits(guild_limit=1, user_cooldown=5.0, clock=clock)
-    limits.check(1, 10)
+    await limits.check(1, 10)
     clock.now = 1.0
     with pytest.raises(RateLimitedError) as info:
-        limits.check(1, 10)
+        await limits.check(1, 10)
     assert info.value.message.startswith("This server")
     assert info.value.retry_after == 59.0
 

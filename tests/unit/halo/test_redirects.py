@@ -101,7 +101,7 @@ async def test_halo_api_redirect_is_not_followed(
     http = HaloHttp(
         session,
         StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
-        UpstreamLimiter(rate=1000, burst=50),
+        UpstreamLimiter(rate=1000),
         api_base=fake.base_url,
         policy=RetryPolicy(deadline=5.0, attempt_timeout=1.0, max_retries=2, backoff_base=0.01),
     )
