@@ -11,11 +11,11 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.common.errors import ConfigError
 
@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: PostgreSQL instead of the SQLite file at database_path when set.
     database_url: str | None = None
     rank_poll_seconds: int = Field(default=300, ge=1)
+    #: Discord shards of the whole bot, and the ones this process connects (all when unset).
+    shard_count: int = Field(default=1, ge=1)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     # Tuning knobs with sane defaults.
@@ -122,6 +125,37 @@ class Settings(BaseSettings):
                 "leave it unset to use the SQLite file at DATABASE_PATH"
             )
         return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: Any) -> Any:
+        if isinstance(value, int):
+            return (value,)
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",")]
+        if not any(parts):
+            return None
+        if not all(part.isdigit() for part in parts):
+            raise ValueError("must be shard numbers separated by commas, for example 0,1")
+        return tuple(int(part) for part in parts)
+
+    @model_validator(mode="after")
+    def _shards_in_range(self) -> Settings:
+        if self.shard_ids is None:
+            return self
+        if not self.shard_ids:
+            raise ValueError("SHARD_IDS: must name at least one shard")
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError("SHARD_IDS: names a shard twice")
+        outside = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+        if outside:
+            raise ValueError(
+                f"SHARD_IDS: shard {outside[0]} does not exist: shards are numbered "
+                f"0 to {self.shard_count - 1} (SHARD_COUNT={self.shard_count})"
+            )
+        self.shard_ids = tuple(sorted(self.shard_ids))
+        return self
 
     @field_validator("discord_dev_guild_id", mode="before")
     @classmethod
@@ -165,6 +199,13 @@ class Settings(BaseSettings):
         if self.azure_client_id:
             return "msal"
         return None
+
+    @property
+    def process_shard_ids(self) -> tuple[int, ...]:
+        """The shards this process connects: ``SHARD_IDS``, or all of ``SHARD_COUNT``."""
+        if self.shard_ids is not None:
+            return self.shard_ids
+        return tuple(range(self.shard_count))
 
     @property
     def log_level_number(self) -> int:

@@ -1,13 +1,15 @@
 """Persistent storage: SQLite or PostgreSQL behind small typed repositories.
 
-Open with ``db = await Database.open(path_or_postgresql_url)``; use ``db.accounts``, ``db.guilds``,
-``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players`` and ``db.rank_roles``; join
-several writes with ``async with db.transaction() as tx: ... (tx=tx)``.
+Open with ``db = await Database.open(path_or_postgresql_url)``; use ``db.accounts``,
+``db.guilds``, ``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players``,
+``db.rank_roles`` and ``db.cycle_leases``; join several writes with
+``async with db.transaction() as tx: ... (tx=tx)``.
 Nothing outside this package sees SQL or driver (aiosqlite, asyncpg) types.
 """
 
 from bot.storage.accounts import LinkedAccounts
-from bot.storage.announcements import Announcements
+from bot.storage.announcements import Announcements, announcement_key
+from bot.storage.cycle_leases import CycleUnit, RankCycle, RankCycleLeases
 from bot.storage.database import Database, Transaction, latest_schema_version
 from bot.storage.guild_settings import EDITABLE_FIELDS, GuildSettingsRepo
 from bot.storage.models import (
@@ -37,6 +39,7 @@ __all__ = [
     "AccountNotLinkedError",
     "Announcements",
     "ConstraintError",
+    "CycleUnit",
     "Database",
     "DatabaseDamagedError",
     "DatabaseInUseError",
@@ -48,6 +51,8 @@ __all__ = [
     "LinkedAccounts",
     "MigrationError",
     "PendingAnnouncement",
+    "RankCycle",
+    "RankCycleLeases",
     "RankRoles",
     "RankSnapshots",
     "SchemaTooNewError",
@@ -57,5 +62,6 @@ __all__ = [
     "TrackedMember",
     "TrackedMembers",
     "Transaction",
+    "announcement_key",
     "latest_schema_version",
 ]

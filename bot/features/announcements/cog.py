@@ -16,6 +16,7 @@ from bot.common.text import plural
 from bot.core.bot import HaloBot
 from bot.features.announcements.cycle import CycleReport, FlushReport, RankWatcher
 from bot.features.announcements.delivery import DiscordPoster
+from bot.features.announcements.leases import cycle_leases_for
 from bot.features.announcements.roles import DiscordRoles, RoleSync, RoleSyncReport
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,18 @@ class RankAnnouncements(commands.Cog):
         self.bot = bot
         self.poster = DiscordPoster(bot)
         self.roles = RoleSync(bot.db, DiscordRoles(bot))
+        settings = bot.settings
         self.watcher = RankWatcher(
-            bot.db, bot.halo, poster=self.poster, is_guild_active=self.poster.is_guild_active
+            bot.db,
+            bot.halo,
+            poster=self.poster,
+            is_guild_active=self.poster.is_guild_active,
+            leases=cycle_leases_for(bot.db, settings.rank_poll_seconds),
+            shards=(
+                (settings.shard_count, settings.process_shard_ids)
+                if settings.shard_count > 1
+                else None
+            ),
         )
         self._role_tasks: set[asyncio.Task[RoleSyncReport]] = set()
         #: The role sync after the last cycle, and whether another cycle ended meanwhile.
