@@ -16,7 +16,10 @@ It is an aiohttp application on 127.0.0.1 with
   INVALID_SESSION, RECONNECT, REQUEST_GUILD_MEMBERS -> GUILD_MEMBERS_CHUNK, JSON
   encoding, and ``compress=zlib-stream`` transport compression (one zlib stream per
   connection, each message ending in a ``Z_SYNC_FLUSH``). For ``zstd-stream`` it
-  sends plain text frames, which discord.py accepts too.
+  sends plain text frames, which discord.py accepts too. Shards: any number of
+  connections, each IDENTIFYing with ``shard: [id, count]``; a server's events go to
+  the shard ``(guild_id >> 22) % count`` (DMs to shard 0), and ``GET /gateway/bot``
+  answers ``shards`` = :attr:`FakeDiscord.shard_count`.
 * Fault injection (:meth:`FakeDiscord.fail`): Discord-shaped 429s (JSON body,
   ``X-RateLimit-*``, ``Retry-After`` and ``Via`` -- discord.py treats a 429 without
   ``Via`` as a Cloudflare ban and does not retry) or any other status.
