@@ -10,7 +10,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-COPY cogs ./cogs
 RUN pip install --no-compile . \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin halo \
     && mkdir -p /data && chown halo:halo /data
