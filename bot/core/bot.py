@@ -1,4 +1,11 @@
-"""The ``commands.Bot`` subclass: holds the shared services and loads every feature's cog."""
+"""The ``commands.Bot`` subclass: holds the shared services and loads every feature's cog.
+
+Shards (``SHARD_COUNT``, ``SHARD_IDS``): Discord sends a server's events, interactions
+included, only to the shard ``(guild_id >> 22) % SHARD_COUNT`` (DMs to shard 0). A process
+runs one shard with a plain :class:`HaloBot` (``shard_id``) or several with
+:class:`ShardedHaloBot` (discord.py's :class:`~discord.ext.commands.AutoShardedBot`);
+:func:`bot_class` picks one. Unset, the bot is one unsharded connection, as always.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +49,36 @@ def discover_extensions() -> tuple[str, ...]:
 EXTENSIONS: tuple[str, ...] = discover_extensions()
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends ``guild_id``'s events to."""
+    return (guild_id >> 22) % max(1, shard_count)
+
+
+def holds_guild_shard(client: discord.Client, guild_id: int) -> bool:
+    """Whether one of ``client``'s shards is the one ``guild_id``'s events go to (always
+    True unsharded): the servers this process answers, posts to and gives roles in."""
+    count = client.shard_count
+    if not count or count <= 1:
+        return True
+    ids: list[int] | None = getattr(client, "shard_ids", None)
+    if ids is None:
+        one = client.shard_id
+        if one is None:
+            return True  # AutoShardedClient without shard_ids: every shard
+        ids = [one]
+    return shard_of(guild_id, count) in ids
+
+
+def shard_options(settings: Settings) -> dict[str, object]:
+    """discord.py's keyword arguments for this process's shards (none when unsharded)."""
+    if settings.shard_count <= 1:
+        return {}
+    ids = settings.process_shard_ids
+    if len(ids) == 1:
+        return {"shard_id": ids[0], "shard_count": settings.shard_count}
+    return {"shard_ids": list(ids), "shard_count": settings.shard_count}
+
+
 class HaloBot(ApiGatewayMixin, commands.Bot):
     """The bot. Services are built outside (see :mod:`bot.core.services`) and injected."""
 
@@ -66,6 +103,7 @@ class HaloBot(ApiGatewayMixin, commands.Bot):
             tree_cls=HaloCommandTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **shard_options(settings),  # type: ignore[arg-type]
         )
         self.settings = settings
         self.db = db
@@ -103,6 +141,29 @@ class HaloBot(ApiGatewayMixin, commands.Bot):
 
     async def on_ready(self) -> None:
         user = self.user
+        shards = ""
+        if self.settings.shard_count > 1:
+            ids = ",".join(map(str, self.settings.process_shard_ids))
+            shards = f" on shards {ids} of {self.settings.shard_count}"
         log.info(
-            "Connected as %s (%s) to %d servers", user, user.id if user else "?", len(self.guilds)
+            "Connected as %s (%s) to %d servers%s",
+            user,
+            user.id if user else "?",
+            len(self.guilds),
+            shards,
         )
+
+    def holds_guild(self, guild_id: int) -> bool:
+        """Whether this process's shards hold ``guild_id`` (see :func:`holds_guild_shard`)."""
+        return holds_guild_shard(self, guild_id)
+
+
+class ShardedHaloBot(HaloBot, commands.AutoShardedBot):
+    """The bot running several shards in one process (one gateway connection each)."""
+
+
+def bot_class(settings: Settings) -> type[HaloBot]:
+    """:class:`ShardedHaloBot` when this process runs more than one shard, else :class:`HaloBot`."""
+    if settings.shard_count > 1 and len(settings.process_shard_ids) > 1:
+        return ShardedHaloBot
+    return HaloBot

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     #: PostgreSQL instead of the SQLite file at database_path when set.
     database_url: str | None = None
     rank_poll_seconds: int = Field(default=300, ge=1)
+    #: Discord shards of the whole bot, and the ones this process connects (all when unset).
+    shard_count: int = Field(default=1, ge=1)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     # Operations: /metrics and /healthz on METRICS_HOST:METRICS_PORT (unset: off).
@@ -110,11 +113,8 @@ class Settings(BaseSettings):
     user_cooldown_seconds: float = Field(default=3.0, ge=0)
     halo_request_deadline_seconds: float = Field(default=10.0, gt=0, le=600)
 
-    # Running more than one instance.
+    # Running more than one instance (with the shards above).
     redis_url: SecretStr | None = None
-    shard_count: int = Field(default=1, ge=1)
-    #: The shards this process runs; empty: all of them.
-    shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -168,6 +168,37 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: Any) -> Any:
+        if isinstance(value, int):
+            return (value,)
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",")]
+        if not any(parts):
+            return None
+        if not all(part.isdigit() for part in parts):
+            raise ValueError("must be shard numbers separated by commas, for example 0,1")
+        return tuple(int(part) for part in parts)
+
+    @model_validator(mode="after")
+    def _shards_in_range(self) -> Settings:
+        if self.shard_ids is None:
+            return self
+        if not self.shard_ids:
+            raise ValueError("SHARD_IDS: must name at least one shard")
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError("SHARD_IDS: names a shard twice")
+        outside = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+        if outside:
+            raise ValueError(
+                f"SHARD_IDS: shard {outside[0]} does not exist: shards are numbered "
+                f"0 to {self.shard_count - 1} (SHARD_COUNT={self.shard_count})"
+            )
+        self.shard_ids = tuple(sorted(self.shard_ids))
+        return self
+
     @field_validator("discord_dev_guild_id", mode="before")
     @classmethod
     def _empty_guild_is_none(cls, value: Any) -> Any:
@@ -186,19 +217,6 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: Any) -> Any:
         return _check_redis_url(value) if isinstance(value, str) else value
 
-    @field_validator("shard_ids", mode="before")
-    @classmethod
-    def _shard_ids(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            parts = [part.strip() for part in value.split(",") if part.strip()]
-            try:
-                return tuple(int(part) for part in parts)
-            except ValueError:
-                raise ValueError(
-                    "must be shard numbers separated by commas, for example 0,1"
-                ) from None
-        return value
-
     @field_validator("discord_token", "halo_spartan_token", "halo_clearance_token", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: Any) -> Any:
@@ -209,20 +227,6 @@ class Settings(BaseSettings):
             if any(ch.isspace() for ch in value):
                 raise ValueError("must not contain spaces")
         return value
-
-    @model_validator(mode="after")
-    def _shards(self) -> Settings:
-        if not self.shard_ids:
-            self.shard_ids = tuple(range(self.shard_count))
-            return self
-        bad = [shard for shard in self.shard_ids if not 0 <= shard < self.shard_count]
-        if bad:
-            raise ValueError(
-                f"SHARD_IDS: shard {bad[0]} does not exist: each id must be from 0 to "
-                f"SHARD_COUNT - 1 ({self.shard_count - 1})"
-            )
-        self.shard_ids = tuple(sorted(set(self.shard_ids)))
-        return self
 
     @model_validator(mode="after")
     def _token_pair(self) -> Settings:
@@ -244,10 +248,17 @@ class Settings(BaseSettings):
         return None
 
     @property
+    def process_shard_ids(self) -> tuple[int, ...]:
+        """The shards this process connects: ``SHARD_IDS``, or all of ``SHARD_COUNT``."""
+        if self.shard_ids is not None:
+            return self.shard_ids
+        return tuple(range(self.shard_count))
+
+    @property
     def instance_share(self) -> float:
         """This process's share of the whole bot: its shards over all shards. Without
         Redis each process spends this share of ``HALO_REQUESTS_PER_SECOND``."""
-        return len(self.shard_ids) / self.shard_count
+        return len(self.process_shard_ids) / self.shard_count
 
     @property
     def log_level_number(self) -> int:

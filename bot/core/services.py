@@ -10,7 +10,7 @@ import aiohttp
 
 from bot.coordination.link import RedisLink
 from bot.core import backends
-from bot.core.bot import HaloBot
+from bot.core.bot import HaloBot, bot_class
 from bot.core.config import Settings
 from bot.core.limits import CommandLimits
 from bot.core.resolver import PlayerResolver
@@ -49,8 +49,13 @@ class Services:
 
 async def build_services(settings: Settings) -> Services:
     """Open the database and build the Halo client for ``settings``."""
-    # PostgreSQL when DATABASE_URL is set; exclusive: a second bot process refuses to start.
-    db = await Database.open(settings.database_url or settings.database_path, exclusive=True)
+    # PostgreSQL when DATABASE_URL is set; exclusive: a second bot process refuses to start
+    # (on PostgreSQL: one that runs a shard this one runs; a SQLite file: any).
+    db = await Database.open(
+        settings.database_url or settings.database_path,
+        exclusive=True,
+        shards=settings.process_shard_ids,
+    )
     redis = backends.redis_link(settings)
     try:
         if redis is not None:
@@ -81,7 +86,7 @@ async def build_services(settings: Settings) -> Services:
 
 
 def build_bot(settings: Settings, services: Services, **kwargs: object) -> HaloBot:
-    return HaloBot(
+    return bot_class(settings)(
         settings=settings,
         db=services.db,
         halo=services.halo,

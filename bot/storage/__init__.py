@@ -2,13 +2,14 @@
 
 Open with ``db = await Database.open(path_or_postgresql_url)``; use ``db.accounts``,
 ``db.guilds``, ``db.tracked``, ``db.snapshots``, ``db.announcements``, ``db.players``,
-``db.rank_roles`` and ``db.verification``; join several writes with
+``db.rank_roles``, ``db.verification`` and ``db.cycle_leases``; join several writes with
 ``async with db.transaction() as tx: ... (tx=tx)``.
 Nothing outside this package sees SQL or driver (aiosqlite, asyncpg) types.
 """
 
 from bot.storage.accounts import LinkedAccounts
-from bot.storage.announcements import Announcements
+from bot.storage.announcements import Announcements, announcement_key
+from bot.storage.cycle_leases import CycleUnit, RankCycle, RankCycleLeases
 from bot.storage.database import Database, Transaction, latest_schema_version
 from bot.storage.guild_settings import EDITABLE_FIELDS, GuildSettingsRepo
 from bot.storage.models import (
@@ -42,6 +43,7 @@ __all__ = [
     "AccountNotLinkedError",
     "Announcements",
     "ConstraintError",
+    "CycleUnit",
     "Database",
     "DatabaseDamagedError",
     "DatabaseInUseError",
@@ -57,6 +59,8 @@ __all__ = [
     "LinkedAccounts",
     "MigrationError",
     "PendingAnnouncement",
+    "RankCycle",
+    "RankCycleLeases",
     "RankRoles",
     "RankSnapshots",
     "SchemaTooNewError",
@@ -66,5 +70,6 @@ __all__ = [
     "TrackedMember",
     "TrackedMembers",
     "Transaction",
+    "announcement_key",
     "latest_schema_version",
 ]

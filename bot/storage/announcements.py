@@ -1,15 +1,21 @@
 """Outbox of rank-change posts, so a crash never loses or doubles an announcement.
 
 Flow: in the same transaction that records the new snapshot, ``add_pending``
-an announcement under an idempotency key (e.g. ``"{guild}:{xuid}:{playlist}:{taken_at}"``).
-A sender posts ``pending()`` rows and calls ``mark_sent`` (or ``mark_failed``,
-which takes the row out of ``pending()`` for good).
+an announcement under an idempotency key (:func:`announcement_key`). A sender posts
+``pending()`` rows and calls ``mark_sent`` (or ``mark_failed``, which takes the row out
+of ``pending()`` for good).
+
+The key names the change itself (server, player, playlist, season, old and new value,
+kinds, and the time of the snapshot it changed from), never when it was seen: two
+instances, or a restart, that see the same change queue it once (the key is unique).
+With several instances, each posts only its own servers' rows (``pending(shards=)``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +39,28 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 MAX_KEY_LENGTH = 500
 MAX_REASON_LENGTH = 1000
 _COLUMNS = "key, guild_id, channel_id, payload, status, message_id, failure, created_at, updated_at"
+
+
+def announcement_key(
+    guild_id: int,
+    xuid: str,
+    playlist_id: str,
+    season: str | None,
+    old_value: int,
+    new_value: int,
+    kinds: Iterable[str],
+    since: datetime | None,
+) -> str:
+    """The idempotency key of one change announced in one server.
+
+    ``since`` is when the snapshot the change starts from was taken: the same stored
+    snapshot for every instance that sees the change, and a new one once the change is
+    stored, so a later identical move (down and up again) is a new announcement.
+    """
+    return (
+        f"{guild_id}:{xuid}:{playlist_id}:{season or '-'}:{old_value}->{new_value}:"
+        f"{'+'.join(kinds)}:{to_db_time(since) if since is not None else '-'}"
+    )
 
 
 def _key(key: str) -> str:
@@ -94,13 +122,26 @@ class Announcements:
         return added > 0
 
     async def pending(
-        self, limit: int = 100, *, tx: Transaction | None = None
+        self,
+        limit: int = 100,
+        *,
+        shards: tuple[int, Sequence[int]] | None = None,
+        tx: Transaction | None = None,
     ) -> list[PendingAnnouncement]:
-        """Unsent, unfailed announcements, oldest first."""
+        """Unsent, unfailed announcements, oldest first. ``shards`` ``(count, ids)``:
+        only servers whose Discord shard ``(guild_id >> 22) % count`` is in ``ids``."""
+        where = ""
+        params: list[object] = []
+        if shards is not None:
+            count, ids = shards
+            if count < 1 or not ids:
+                raise ValueError("shards needs a count of at least 1 and some shard ids")
+            where = f" AND ((guild_id >> 22) % ?) IN ({placeholders(len(ids))})"
+            params = [int(count), *(int(i) for i in ids)]
         rows = await self._db._fetchall(
-            f"SELECT {_COLUMNS} FROM announcements WHERE status = 'pending'"
+            f"SELECT {_COLUMNS} FROM announcements WHERE status = 'pending'{where}"
             " ORDER BY created_at, rowid LIMIT ?",
-            (check_limit(limit),),
+            (*params, check_limit(limit)),
             tx=tx,
         )
         return [_announcement(row) for row in rows]

@@ -40,6 +40,7 @@ from typing import Self
 from bot.storage.accounts import LinkedAccounts
 from bot.storage.announcements import Announcements
 from bot.storage.backend import Backend, Dialect, Params, Row, is_postgres_url
+from bot.storage.cycle_leases import RankCycleLeases
 from bot.storage.guild_settings import GuildSettingsRepo
 from bot.storage.models import (
     MigrationError,
@@ -184,6 +185,7 @@ class Database:
     players: KnownPlayers
     rank_roles: RankRoles
     verification: LinkVerifications
+    cycle_leases: RankCycleLeases
 
     def __init__(self, backend: Backend) -> None:
         """Use :meth:`open` instead."""
@@ -200,22 +202,32 @@ class Database:
         self.players = KnownPlayers(self)
         self.rank_roles = RankRoles(self)
         self.verification = LinkVerifications(self)
+        self.cycle_leases = RankCycleLeases(self)
 
     # ---------------------------------------------------------------- lifecycle
 
     @classmethod
-    async def open(cls, target: Path | str, *, exclusive: bool = False) -> Database:
+    async def open(
+        cls,
+        target: Path | str,
+        *,
+        exclusive: bool = False,
+        shards: tuple[int, ...] | None = None,
+    ) -> Database:
         """Open (creating if needed) and migrate the database at ``target``.
 
         ``target`` is a SQLite file path (or ``":memory:"``) or a ``postgresql://`` URL.
         ``exclusive`` (the bot process) refuses to open a database that another bot
-        process holds (:class:`~bot.storage.backend.DatabaseInUseError`).
+        process holds (:class:`~bot.storage.backend.DatabaseInUseError`). With
+        ``shards`` (the Discord shards the bot process runs), PostgreSQL lets bot
+        processes running other shards share the database; a SQLite file is always
+        one process's.
         """
         backend: Backend
         if is_postgres_url(target):
             from bot.storage.postgres_backend import PostgresBackend
 
-            backend = await PostgresBackend.open(str(target), exclusive=exclusive)
+            backend = await PostgresBackend.open(str(target), exclusive=exclusive, shards=shards)
         else:
             from bot.storage.sqlite_backend import SqliteBackend
 

@@ -3,8 +3,11 @@
 Statements come written for both engines with ``?`` placeholders and are translated
 to ``$1, $2, ...`` here (once per distinct statement). The schema version lives in a
 one-row ``schema_version`` table; migrations run under a transaction-scoped advisory
-lock so two processes never migrate at once, and a bot process holds a session
-advisory lock so a second bot on the same database (and schema) refuses to start.
+lock so two processes never migrate at once, and a bot process holds session advisory
+locks so a second bot on the same database (and schema) refuses to start: one lock for
+the whole database, or, for a bot that runs shards, that lock shared plus one lock per
+shard, so instances running different shards share the database and ``migrate-db``
+still finds it busy.
 Unknown URL query parameters become server settings (asyncpg), so
 ``?search_path=halo`` keeps the bot's tables in the schema ``halo``.
 """
@@ -28,6 +31,7 @@ CONNECT_TIMEOUT_SECONDS = 10
 #: Advisory lock keys are ``hashtext(current_schema() || suffix)``: one per schema.
 _MIGRATION_LOCK = "/halo-bot/migrate"
 _INSTANCE_LOCK = "/halo-bot/instance"
+_SHARD_LOCK = "/halo-bot/shard/"
 T = TypeVar("T")
 _ERRORS = (
     asyncpg.PostgresError,
@@ -114,17 +118,28 @@ class PostgresBackend:
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, url: str, conn: asyncpg.Connection, *, exclusive: bool) -> None:
+    def __init__(
+        self,
+        url: str,
+        conn: asyncpg.Connection,
+        *,
+        exclusive: bool,
+        shards: tuple[int, ...] | None = None,
+    ) -> None:
         """Use :meth:`open` instead."""
         self._url = url
         self._conn: asyncpg.Connection | None = conn
         self._exclusive = exclusive
+        self._shards = shards
 
     @classmethod
-    async def open(cls, url: str, *, exclusive: bool = False) -> PostgresBackend:
-        """Connect to ``url``; ``exclusive`` takes the bot's advisory lock."""
+    async def open(
+        cls, url: str, *, exclusive: bool = False, shards: tuple[int, ...] | None = None
+    ) -> PostgresBackend:
+        """Connect to ``url``; ``exclusive`` takes the bot's advisory lock: the whole
+        database, or with ``shards`` (a bot process's Discord shards) only those."""
         conn = await _connect(url)
-        backend = cls(url, conn, exclusive=exclusive)
+        backend = cls(url, conn, exclusive=exclusive, shards=shards)
         try:
             if exclusive:
                 await backend._take_instance_lock()
@@ -160,14 +175,35 @@ class PostgresBackend:
 
     async def _take_instance_lock(self) -> None:
         schema = await self._require_schema()
+        if self._shards is None:
+            row = await self.fetchone(
+                "SELECT pg_try_advisory_lock(hashtext(? || ?))", (schema, _INSTANCE_LOCK)
+            )
+            if row is None or not row[0]:
+                raise DatabaseInUseError(
+                    f"database {self.target} (schema {schema}) is in use by another bot "
+                    "process; stop that process first, or give this one its own database "
+                    "or search_path"
+                )
+            return
         row = await self.fetchone(
-            "SELECT pg_try_advisory_lock(hashtext(? || ?))", (schema, _INSTANCE_LOCK)
+            "SELECT pg_try_advisory_lock_shared(hashtext(? || ?))", (schema, _INSTANCE_LOCK)
         )
         if row is None or not row[0]:
             raise DatabaseInUseError(
-                f"database {self.target} (schema {schema}) is in use by another bot process; "
-                "stop that process first, or give this one its own database or search_path"
+                f"database {self.target} (schema {schema}) is in use by another bot process "
+                "that has it to itself (halo-bot migrate-db?); wait for it to finish"
             )
+        for shard in self._shards:
+            row = await self.fetchone(
+                "SELECT pg_try_advisory_lock(hashtext(? || ?))",
+                (schema, f"{_SHARD_LOCK}{shard}"),
+            )
+            if row is None or not row[0]:
+                raise DatabaseInUseError(
+                    f"database {self.target} (schema {schema}) is in use by another bot "
+                    f"process running shard {shard}; give each instance other SHARD_IDS"
+                )
 
     async def prepare(self) -> None:
         """Create the ``schema_version`` table (under the migration lock)."""

@@ -39,6 +39,9 @@ TABLES: dict[str, str | None] = {
     "guild_verified_links": None,
     "link_codes": "user_id",
 }
+#: Coordination state of running instances (the rank cycle's leases), not data: never
+#: copied (a SQLite file's single process keeps none) nor counted.
+NOT_COPIED = frozenset({"rank_cycles", "rank_cycle_units"})
 
 
 class TargetNotEmptyError(StorageError):
@@ -92,8 +95,12 @@ def _existing_file(path: Path) -> Path:
 async def _copy(source: Database, target: Database, *, force: bool) -> CopyReport:
     backend = target._require_backend()
     assert isinstance(backend, PostgresBackend)
-    columns = await _target_columns(target)
-    names = await _source_tables(source)
+    columns = {
+        table: names
+        for table, names in (await _target_columns(target)).items()
+        if table not in NOT_COPIED
+    }
+    names = await _source_tables(source) - NOT_COPIED
     if set(columns) != set(TABLES) or names != set(TABLES):
         raise StorageError(
             f"tables differ: SQLite has {sorted(names)}, PostgreSQL {sorted(columns)}, "

@@ -16,7 +16,10 @@ It is an aiohttp application on 127.0.0.1 with
   INVALID_SESSION, RECONNECT, REQUEST_GUILD_MEMBERS -> GUILD_MEMBERS_CHUNK, JSON
   encoding, and ``compress=zlib-stream`` transport compression (one zlib stream per
   connection, each message ending in a ``Z_SYNC_FLUSH``). For ``zstd-stream`` it
-  sends plain text frames, which discord.py accepts too.
+  sends plain text frames, which discord.py accepts too. Shards: any number of
+  connections, each IDENTIFYing with ``shard: [id, count]``; a server's events go to
+  the shard ``(guild_id >> 22) % count`` (DMs to shard 0), and ``GET /gateway/bot``
+  answers ``shards`` = :attr:`FakeDiscord.shard_count`.
 * Fault injection (:meth:`FakeDiscord.fail`): Discord-shaped 429s (JSON body,
   ``X-RateLimit-*``, ``Retry-After`` and ``Via`` -- discord.py treats a 429 without
   ``Via`` as a Cloudflare ban and does not retry) or any other status.
@@ -1045,8 +1048,10 @@ class FakeDiscord:
         transport_compression: bool = True,
         allowed_intents: int = ALL_INTENTS,
         interaction_timeout: float | None = None,
+        shard_count: int = 1,
     ) -> None:
         self.host = host
+        self.shard_count = shard_count  # what GET /gateway/bot recommends
         self.port = port
         self.token = token  # None: any "Bot <token>" is accepted
         self.application_id = application_id
@@ -1447,10 +1452,17 @@ class FakeDiscord:
         return [s for s in self._sessions.values() if s.valid]
 
     def _session_for(self, guild_id: int | None) -> _GatewaySession:
+        """The session of the shard ``(guild_id >> 22) % count`` (DMs: shard 0), the
+        newest one with an open connection first (several processes may connect)."""
         sessions = [s for s in self._live_sessions() if s.covers(guild_id)]
         if not sessions:
             raise RuntimeError("the bot has no gateway session with the fake (did it IDENTIFY?)")
-        return sessions[-1]
+        connected = [s for s in sessions if s.conn is not None and s.conn.open]
+        return (connected or sessions)[-1]
+
+    def connected_shards(self) -> list[tuple[int, int]]:
+        """``(shard_id, shard_count)`` of every session with an open gateway connection."""
+        return sorted(s.shard for s in self._live_sessions() if s.conn is not None and s.conn.open)
 
     async def disconnect_gateway(
         self, code: int = 4000, *, session_valid: bool | None = None, hold: bool = False
@@ -2316,7 +2328,7 @@ class FakeDiscord:
         return _ok(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.shard_count,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,

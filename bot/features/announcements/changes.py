@@ -31,6 +31,7 @@ from typing import Any, Literal, get_args
 from bot.halo import tiers
 from bot.halo.models import CsrResult, CsrValue
 from bot.halo.playlists import RANKED_PLAYLISTS, ranked_playlist_name
+from bot.storage.announcements import announcement_key
 from bot.storage.models import GuildSettings, Snapshot, from_db_time, to_db_time
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,8 @@ class RankChange:
     new: RankPoint
     old_season_max: int | None = None
     new_season_max: int | None = None
+    #: When the snapshot the change starts from was taken (part of the outbox key).
+    since: datetime | None = None
 
     @property
     def delta(self) -> int:
@@ -190,6 +193,7 @@ def detect_changes(previous: Snapshot | None, current: Snapshot) -> list[RankCha
         "new": RankPoint.from_snapshot(current),
         "old_season_max": previous.season_max,
         "new_season_max": current.season_max,
+        "since": previous.taken_at,
     }
     if verdict == "placement":
         return [RankChange(kind="placement", **base)]
@@ -283,6 +287,8 @@ class Announcement:
     old_season_max: int | None = None
     new_season_max: int | None = None
     user_ids: tuple[int, ...] = field(default=())
+    #: When the snapshot the change starts from was taken (see :meth:`key`).
+    since: datetime | None = None
 
     @property
     def playlist_name(self) -> str:
@@ -324,13 +330,22 @@ class Announcement:
             old_season_max=first.old_season_max,
             new_season_max=first.new_season_max,
             user_ids=tuple(sorted(set(user_ids))),
+            since=first.since,
         )
 
     def key(self, guild_id: int) -> str:
-        """The idempotency key of this announcement in ``guild_id``."""
-        return (
-            f"{guild_id}:{self.xuid}:{self.playlist_id}:{self.season or '-'}:"
-            f"{self.old.value}->{self.new.value}:{to_db_time(self.taken_at)}"
+        """The idempotency key of this announcement in ``guild_id``: the change itself
+        (player, playlist, season, old -> new, kinds, the snapshot it starts from), not
+        when it was seen, so every instance and every restart queues it once."""
+        return announcement_key(
+            guild_id,
+            self.xuid,
+            self.playlist_id,
+            self.season,
+            self.old.value,
+            self.new.value,
+            self.kinds,
+            self.since,
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -348,6 +363,7 @@ class Announcement:
             "new_season_max": self.new_season_max,
             "user_ids": [str(u) for u in self.user_ids],
             "taken_at": to_db_time(self.taken_at),
+            "since": None if self.since is None else to_db_time(self.since),
         }
 
     @classmethod
@@ -373,4 +389,5 @@ class Announcement:
             old_season_max=optional_int(data.get("old_season_max")),
             new_season_max=optional_int(data.get("new_season_max")),
             user_ids=tuple(int(u) for u in data.get("user_ids", [])),
+            since=None if data.get("since") is None else from_db_time(str(data["since"])),
         )

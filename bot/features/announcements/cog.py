@@ -16,6 +16,7 @@ from bot.common.text import plural
 from bot.core.bot import HaloBot
 from bot.features.announcements.cycle import CycleReport, FlushReport, RankWatcher
 from bot.features.announcements.delivery import DiscordPoster
+from bot.features.announcements.leases import cycle_leases_for
 from bot.features.announcements.roles import RoleSync, RoleSyncReport
 from bot.features.announcements.service import RankRoleService, rank_role_service
 
@@ -103,5 +104,15 @@ class RankAnnouncements(commands.Cog):
 
 async def setup(bot: HaloBot) -> None:
     poster = DiscordPoster(bot)
-    watcher = RankWatcher(bot.db, bot.halo, poster=poster, is_guild_active=poster.is_guild_active)
+    settings = bot.settings
+    watcher = RankWatcher(
+        bot.db,
+        bot.halo,
+        poster=poster,
+        is_guild_active=poster.is_guild_active,
+        leases=cycle_leases_for(bot.db, settings.rank_poll_seconds),
+        shards=(
+            (settings.shard_count, settings.process_shard_ids) if settings.shard_count > 1 else None
+        ),
+    )
     await bot.add_cog(RankAnnouncements(bot, watcher, rank_role_service(bot)))

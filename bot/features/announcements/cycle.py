@@ -4,16 +4,20 @@ A cycle:
 
 1. reads every tracked membership and the servers that have an announce channel;
 2. takes the CSR season from Halo's CSR season calendar (last known one if that fails);
-3. fetches CSR for the *unique* tracked XUIDs, per playlist, in batches (a player
+3. takes this instance's part of the cycle (:mod:`bot.features.announcements.leases`:
+   all of it in one process; leased work units when instances share PostgreSQL);
+   for each unit, fetches CSR for the *unique* tracked XUIDs, per playlist, in batches (a player
    tracked by ten servers is fetched once), always fresh (never cached); a failed
    batch only loses its players for this cycle, and a player without an answer is
    skipped, never read as a change;
 4. compares every answer with the player's last snapshot
    (:mod:`bot.features.announcements.changes`);
 5. in **one transaction** stores the new snapshots (unchanged ones are skipped) and
-   queues one outbox row per server and announcement, under an idempotency key
-   ``{guild}:{xuid}:{playlist}:{season}:{old}->{new}:{snapshot time}``;
-6. posts the outbox (:meth:`RankWatcher.flush_outbox`).
+   queues one outbox row per server and announcement, under an idempotency key made of
+   the change itself (:meth:`~bot.features.announcements.changes.Announcement.key`),
+   so instances or restarts that see the same change queue it once;
+6. posts the outbox (:meth:`RankWatcher.flush_outbox`): with shards, only the rows
+   of servers this process's shards hold (the others are posted by their instance).
 
 Rank roles (:mod:`bot.features.announcements.roles`) are brought in step with the snapshots a cycle
 stored by whoever runs the cycles (the scheduler cog), after it and in the background.
@@ -54,6 +58,7 @@ from bot.features.announcements.changes import (
 )
 from bot.features.announcements.delivery import REMOVED_FROM_GUILD, DeliveryError, Poster, nonce_for
 from bot.features.announcements.embeds import announcement_embed, pack_sizes
+from bot.features.announcements.leases import CycleLeases, WholeCycle
 from bot.features.announcements.roles import RoleSyncReport
 from bot.halo.playlists import RANKED_PLAYLISTS
 from bot.halo.ratelimit import Priority
@@ -108,6 +113,8 @@ class CycleReport:
     snapshots_written: int = 0
     queued: int = 0  # outbox rows added
     skipped: bool = False  # nothing fetched (no tracked member, or no season known)
+    cycle: int | None = None  # the shared cycle this instance took part in (None: alone)
+    units: int = 0  # work units of it this instance checked
     errors: list[str] = field(default_factory=list)
     flush: FlushReport | None = None
     roles: RoleSyncReport | None = None  # the role sync after the cycle, when awaited
@@ -138,6 +145,8 @@ class RankWatcher:
         clock: Callable[[], datetime] = utc_now,
         pending_max_age: timedelta = PENDING_MAX_AGE,
         outbox_retention: timedelta = OUTBOX_RETENTION,
+        leases: CycleLeases | None = None,
+        shards: tuple[int, Sequence[int]] | None = None,
     ) -> None:
         self.db = db
         self.halo = halo
@@ -148,6 +157,10 @@ class RankWatcher:
         self.clock = clock
         self.pending_max_age = pending_max_age
         self.outbox_retention = outbox_retention
+        #: Which part of each cycle this instance does (all of it by default).
+        self.leases: CycleLeases = leases if leases is not None else WholeCycle()
+        #: ``(SHARD_COUNT, this process's shards)``: post only those servers' outbox rows.
+        self.shards = shards
         self.season: str | None = None
         self._season_known = False
         self._cycle_lock = asyncio.Lock()
@@ -207,7 +220,6 @@ class RankWatcher:
             by_xuid[member.xuid][member.guild_id].append(member.user_id)
             gamertags.setdefault(member.xuid, member.gamertag)
         xuids = sorted(by_xuid)
-        report.players = len(xuids)
 
         targets = await self._targets(report)
         playlists = list(RANKED_PLAYLISTS)
@@ -217,19 +229,30 @@ class RankWatcher:
                     playlists.append(playlist)
         report.playlists = len(playlists)
 
-        # A slice of players of one playlist at a time: fetch, compare, store. Memory
-        # stays at one slice's answers however many players are tracked.
-        for playlist in playlists:
-            for start in range(0, len(xuids), self.players_per_step):
-                group = xuids[start : start + self.players_per_step]
-                fetch_started = time.perf_counter()
-                answers = await self._fetch(playlist, group, report)
-                store_started = time.perf_counter()
-                report.fetch_seconds += store_started - fetch_started
-                await self._store_playlist(
-                    playlist, answers, season, taken_at, by_xuid, gamertags, targets, report
-                )
-                report.store_seconds += time.perf_counter() - store_started
+        # This instance's work units, one after the other; in each, a slice of players
+        # of one playlist at a time: fetch, compare, store. Memory stays at one slice's
+        # answers however many players are tracked.
+        turn = await self.leases.begin()
+        report.cycle = turn.cycle
+        while (unit := await turn.next_unit()) is not None:
+            report.units += 1
+            players = unit.players(xuids)
+            report.players += len(players)
+            for playlist in playlists:
+                for start in range(0, len(players), self.players_per_step):
+                    group = players[start : start + self.players_per_step]
+                    fetch_started = time.perf_counter()
+                    answers = await self._fetch(playlist, group, report)
+                    store_started = time.perf_counter()
+                    report.fetch_seconds += store_started - fetch_started
+                    await self._store_playlist(
+                        playlist, answers, season, taken_at, by_xuid, gamertags, targets, report
+                    )
+                    report.store_seconds += time.perf_counter() - store_started
+                    await turn.renew(unit)
+            await turn.done(unit)
+        if not report.units:
+            report.skipped = True  # another instance checked everybody a moment ago
 
     async def _store_playlist(
         self,
@@ -390,7 +413,7 @@ class RankWatcher:
             while True:
                 rows = [
                     r
-                    for r in await self.db.announcements.pending(FLUSH_BATCH)
+                    for r in await self.db.announcements.pending(FLUSH_BATCH, shards=self.shards)
                     if r.key not in attempted
                 ]
                 if not rows:

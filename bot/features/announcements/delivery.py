@@ -14,6 +14,8 @@ from typing import Protocol
 import aiohttp
 import discord
 
+from bot.core.bot import holds_guild_shard
+
 log = logging.getLogger(__name__)
 
 #: What the bot needs in the announce channel: (attribute, name shown to admins).
@@ -112,8 +114,9 @@ class DiscordPoster:
         self.client = client
 
     def is_guild_active(self, guild_id: int) -> bool:
-        """Whether the bot is (still) in the guild; True while that cannot be told yet."""
-        if not self.client.is_ready():
+        """Whether the bot is (still) in the guild; True while that cannot be told yet,
+        and for a guild of a shard another process runs (that one can tell)."""
+        if not self.client.is_ready() or not holds_guild_shard(self.client, guild_id):
             return True
         return self.client.get_guild(guild_id) is not None
 

@@ -11,6 +11,10 @@ only when a member's role has to change and never takes away a role it did not g
 What stops it (no Manage Roles, a role above the bot's highest role, a deleted or
 integration-managed role, Discord refusing) is recorded per server and shown by
 ``/config show``; the roles it can manage are still kept in step.
+
+With several instances, a server's roles are kept by the instance whose shards hold
+it: :meth:`RoleEditor.check` answers None for a server not in this process's cache
+(``bot.guilds``), and the sync leaves that server to its own instance.
 """
 
 from __future__ import annotations

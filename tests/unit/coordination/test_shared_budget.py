@@ -8,9 +8,11 @@ import time
 from bot.halo.ratelimit import Priority
 from tests.support.coordination import Coordination
 
-#: How late an event loop may run a woken task on this shared 2-core machine (measured:
-#: up to about 10 ms under load); the windows are checked with this much slack.
-LOOP_SLACK = 0.015
+#: How late an event loop may run a woken task on this shared 2-core machine: the send
+#: times are observed after the wake-up, so a late wake-up bunches two observed sends that
+#: Redis granted 1/rate apart. Measured up to about 10 ms alone and over 20 ms with the
+#: whole suite on both cores; the windows are checked with this much slack.
+LOOP_SLACK = 0.05
 
 
 def worst_excess(sent: list[float], rate: float, slack: float = LOOP_SLACK) -> float:

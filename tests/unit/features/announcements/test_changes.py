@@ -229,9 +229,26 @@ def test_payload_round_trip_and_key() -> None:
     a = announcement(("tier_up", "season_high"))
     assert a.kinds == ("tier_up", "season_high") and a.user_ids == (7, 42)
     assert Announcement.from_payload(a.to_payload()) == a
+    # The change itself, from the snapshot it starts from, not when it was seen.
     assert a.key(GUILD) == (
-        f"{GUILD}:{XUID}:{RANKED_ARENA}:{SEASON}:1190->1210:2025-01-01T12:05:00.000000Z"
+        f"{GUILD}:{XUID}:{RANKED_ARENA}:{SEASON}:1190->1210:tier_up+season_high:"
+        "2025-01-01T12:00:00.000000Z"
     )
+    seen_later = Announcement.from_changes(
+        detect_changes(snap(1190), snap(1210, minutes=9)),
+        gamertag="Noble Six",
+        user_ids=(7,),
+        taken_at=T0 + timedelta(minutes=9),
+    )
+    assert seen_later.key(GUILD) == a.key(GUILD)
+    # The same move again later starts from a newer snapshot: a new announcement.
+    again = Announcement.from_changes(
+        detect_changes(snap(1190, minutes=20), snap(1210, minutes=30)),
+        gamertag="Noble Six",
+        user_ids=(7,),
+        taken_at=T0 + timedelta(minutes=30),
+    )
+    assert again.key(GUILD) != a.key(GUILD)
     with pytest.raises(ValueError):
         Announcement.from_payload({**a.to_payload(), "kinds": ["bogus"]})
 
