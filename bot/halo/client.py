@@ -263,13 +263,6 @@ class HaloClient:
                 return None
             raise _player_error(exc) from None
 
-    async def get_career_rank(self, xuid: str) -> models.PlayerCareerRank:
-        url = self._economy_url(xuid, "rewardtracks/careerranks/careerrank1")
-        try:
-            return await self._get(url, self.player_ttl, _career_rank)
-        except UpstreamStatusError as exc:
-            raise _player_error(exc) from None
-
     # -- static game content (gamecms-hacs) ---------------------------------------------
 
     async def _static(self, path: str, parse: Callable[[Any], T]) -> T:
@@ -361,7 +354,6 @@ _match_stats = models.MatchStats.parse
 _match_skill = models.MatchSkill.parse
 _player_operations = models.PlayerOperations.parse
 _track_progress = models.PlayerRewardTrack.parse
-_career_rank = models.PlayerCareerRank.parse
 _season_calendar = models.SeasonCalendar.parse
 _csr_calendar = models.CsrSeasonCalendar.parse
 _reward_track = models.RewardTrack.parse

@@ -121,7 +121,7 @@ async def _settled(bot: HaloBot) -> None:
     """Let start-up background work (the Operations catalogue) finish, so request counts
     in tests are exact. A failed warm-up was only logged: that is fine here."""
     progression = bot.get_cog("Progression")
-    task = getattr(progression, "warm_task", None)
+    task = getattr(getattr(progression, "service", None), "warm_task", None)
     if task is not None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(task), timeout=10)

@@ -47,8 +47,8 @@ async def warmed(world: World) -> Progression:
     """
     cog = cast(Progression, world.bot.get_cog("Progression"))
     assert type(cog).__name__ == "Progression"
-    if cog.warm_task is not None:
-        await cog.warm_task
+    if cog.service.warm_task is not None:
+        await cog.service.warm_task
     return cog
 
 
@@ -512,7 +512,7 @@ async def test_autocomplete_answers_fast_while_the_catalogue_is_not_ready(tmp_pa
             halo.reset_faults()
             halo.release_hangs()
             cog = await warmed(world)
-            await cog.catalogue.get()  # the next build succeeds
+            await cog.service.catalogue.get()  # the next build succeeds
             choices = await world.autocomplete("events", {"event": "noble"}, "event")
             assert [c["value"] for c in choices] == ["ritualNobleIntentions"]
             assert choices[0]["name"].startswith("Noble Intentions")
