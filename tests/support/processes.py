@@ -16,6 +16,9 @@ from tests.fakes.halo_server import DEFAULT_CLEARANCE, STATIC_SPARTAN_TOKEN, Fak
 from tests.support.discord import GUILD_ID, TOKEN
 from tests.support.paths import ROOT
 
+#: The Halo request deadline of a bot process in tests (seconds).
+PROCESS_DEADLINE = 3.0
+
 
 def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
@@ -34,6 +37,9 @@ def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) 
             "HALO_CLEARANCE_TOKEN": DEFAULT_CLEARANCE,
             "DATABASE_PATH": str(tmp_path / "bot.db"),
             "USER_COOLDOWN_SECONDS": "0",
+            # Short, like the in-process world's (tests/support/world.py), but above the
+            # 1.5 s answer delays the crash tests give Halo.
+            "HALO_REQUEST_DEADLINE_SECONDS": str(PROCESS_DEADLINE),
             "LOG_LEVEL": "INFO",
         }
     )

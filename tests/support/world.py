@@ -74,6 +74,14 @@ class World:
         return rec.autocomplete_choices or []
 
 
+#: The Halo request deadline of the bot in tests: ample for the local fake, short enough
+#: that a hanging or failing Halo costs a test about a second. One test keeps the bot's
+#: real default (``test_the_real_default_deadline`` in tests/e2e/bot/test_fault_matrix.py).
+TEST_DEADLINE = 1.0
+#: An override that keeps the bot's own default for a setting instead of the test value.
+REAL_DEFAULT: Any = object()
+
+
 def make_settings(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **overrides: Any):
     values: dict[str, Any] = {
         "discord_token": TOKEN,
@@ -87,9 +95,10 @@ def make_settings(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **overri
         "user_cooldown_seconds": 0,
         "guild_commands_per_minute": 1000,
         "halo_requests_per_second": 100,
-        "halo_request_deadline_seconds": 5,
+        "halo_request_deadline_seconds": TEST_DEADLINE,
     }
     values.update(overrides)
+    values = {name: value for name, value in values.items() if value is not REAL_DEFAULT}
     return load_settings(None, **values)
 
 
