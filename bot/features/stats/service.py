@@ -52,7 +52,11 @@ class StatsService:
         )
         chosen_season = await self._season("csr", season)
         chosen = playlist is not None and bool(playlist.strip())
-        playlists = [await resolve_playlist(self.halo, playlist)] if chosen else KNOWN_PLAYLISTS
+        playlists = (
+            [await resolve_playlist(self.halo, playlist)]
+            if playlist is not None and chosen
+            else KNOWN_PLAYLISTS
+        )
         standings = await fetch_standings(
             self.halo,
             target.xuid,

@@ -394,6 +394,6 @@ async def test_the_real_default_deadline(tmp_path: Path) -> None:
         elapsed = loop.time() - sent
         assert 10.0 <= elapsed < 15.0, elapsed
         msg = rec.final_message()
-        assert rec.is_ephemeral(msg)
+        assert msg is not None and rec.is_ephemeral(msg)
         assert msg["embeds"][0]["title"] == UNAVAILABLE[0]
         world.discord.assert_healthy()

@@ -90,6 +90,7 @@ async def test_a_refused_press_names_the_member_cooldown(tmp_path: Path) -> None
     async with running_world(tmp_path, user_cooldown_seconds=60) as world:
         rec = await world.invoke("matches", {"player": RECORDED_PLAYER.gamertag, "count": 10})
         msg = rec.final_message()
+        assert msg is not None
         asked = world.halo.count(STATS)
         click = await world.discord.click(msg["id"], "page:next", user_id=USER_ID)
         await click.wait_final()
@@ -107,19 +108,20 @@ async def test_season_keystrokes_during_an_outage_ask_halo_once(tmp_path: Path) 
     async with running_world(tmp_path) as world:
         world.halo.fail(CALENDARS, status=503, times=None)
         typed = "Banished Honor Season"[:20]
-        answers = []
-        for end in range(1, 21):
-            answers.append(await world.autocomplete("csr", {"season": typed[:end]}, "season"))
-            if end == 1:
-                one_build = world.halo.count(CALENDARS)
+        answers = [
+            await world.autocomplete("csr", {"season": typed[:end]}, "season")
+            for end in range(1, 21)
+        ]
         assert answers == [[]] * 20
-        assert 2 <= one_build <= 6  # both calendars, with the client's retries
-        assert world.halo.count(CALENDARS) == one_build
+        # One build: the two calendars, each tried at most three times (the client's
+        # retries inside its deadline).
+        assert 2 <= world.halo.count(CALENDARS) <= 6
 
         # Commands still try (within their limits), and what they build serves autocomplete.
         world.halo.reset_faults()
         rec = await world.invoke("csr", {"player": NOBLE_SIX.gamertag, "season": "CsrSeason7-1"})
-        assert "Banished Honor" in rec.final_message()["embeds"][0]["description"]
+        msg = rec.final_message()
+        assert msg is not None and "Banished Honor" in msg["embeds"][0]["description"]
         choices = await world.autocomplete("csr", {"season": "banished"}, "season")
         assert choices and choices[0]["value"] == "CsrSeason7-1"
 
