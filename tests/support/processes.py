@@ -40,6 +40,9 @@ def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) 
             # Short, like the in-process world's (tests/support/world.py), but above the
             # 1.5 s answer delays the crash tests give Halo.
             "HALO_REQUEST_DEADLINE_SECONDS": str(PROCESS_DEADLINE),
+            # The most the settings accept: at the default 5 a second, the catalogue the
+            # bot builds at start-up (30-odd files) held commands behind it for seconds.
+            "HALO_REQUESTS_PER_SECOND": "100",
             "LOG_LEVEL": "INFO",
         }
     )

@@ -65,8 +65,9 @@ async def test_pager_presses_that_reach_halo_count_against_the_server_limit(
         rec = await world.invoke("matches", {"player": RECORDED_PLAYER.gamertag, "count": 10})
         msg = rec.final_message()
         assert msg is not None and not rec.is_ephemeral(msg)
-        one_page = world.halo.count(STATS)
-        assert one_page >= 5  # five matches' details, each tried (and retried) once
+        # Five matches' stats, each tried up to three times (the client's retries inside
+        # its deadline, so the exact number varies).
+        assert 5 <= world.halo.count(STATS) <= 15
 
         refused = []
         for _ in range(12):
@@ -80,8 +81,8 @@ async def test_pager_presses_that_reach_halo_count_against_the_server_limit(
         assert len(refused) == 10
         assert all("This server is making a lot of Halo lookups" in r for r in refused)
         assert all("try again in" in r and "seconds" in r for r in refused)
-        # Two page builds, each the same requests as the command's first page.
-        assert world.halo.count(STATS) == 3 * one_page
+        # Three page builds in all (the command's and two presses'), not thirteen.
+        assert 15 <= world.halo.count(STATS) <= 3 * 15
         # The refused presses left the pages where the last allowed press put them.
         assert "page 1 of 2" in msg["embeds"][0]["footer"]["text"]
 
