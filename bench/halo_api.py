@@ -138,7 +138,7 @@ async def _answers() -> dict[str, tuple[bytes, Callable[[], Any], Callable[[], A
         http = HaloHttp(
             session,
             StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
-            UpstreamLimiter(rate=1000, burst=100),
+            UpstreamLimiter(rate=1000),
             api_base=fake.base_url,
         )
         record_url = build_url(STATS_HOST, f"/hi/players/xuid({xuid})/Matchmade/servicerecord")

@@ -34,14 +34,6 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(0, limit - 1)].rstrip() + ELLIPSIS
 
 
-def clean(text: object) -> str:
-    """Player-controlled text made inert: no markdown, no mentions, no links."""
-    escaped = discord.utils.escape_markdown(str(text))
-    escaped = discord.utils.escape_mentions(escaped)
-    # Keep invisible and control characters from hiding or reshaping the layout.
-    return "".join(ch for ch in escaped if ch >= " " or ch == "\n")
-
-
 class SafeEmbed(discord.Embed):
     """An embed whose setters truncate to Discord's limits and keep the total under 6000."""
 

@@ -1,4 +1,5 @@
-"""What every Halo-backed command does first: limits, defer, resolve the player.
+"""What every Halo-backed command does first: limits and defer (:func:`begin_lookup`);
+the feature's service then resolves the player with :class:`~bot.core.resolver.PlayerResolver`.
 
 Also the ``player`` autocomplete, answered from local data only (linked members
 of this server and recent lookups), never from Halo.
@@ -7,13 +8,13 @@ of this server and recent lookups), never from Halo.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
 from bot.core.playlists import suggest_playlists
-from bot.core.resolver import Player
 
 if TYPE_CHECKING:
     from bot.core.bot import HaloBot
@@ -25,33 +26,26 @@ MAX_CHOICES = 25
 PLAYER_HELP = "Gamertag (with #1234 if it has one), XUID or @member; empty: you"
 
 
-def bot_of(interaction: discord.Interaction) -> HaloBot:
-    return cast("HaloBot", interaction.client)
+@dataclass(frozen=True)
+class Caller:
+    """Who ran a command, and where (``guild_id`` is None in DMs)."""
+
+    user_id: int
+    guild_id: int | None
 
 
 async def begin_lookup(
-    interaction: discord.Interaction,
-    player: str | None,
-    *,
-    ephemeral: bool = False,
-    stored_only: bool = False,
-) -> Player:
-    """Check the caller's limits, defer, and resolve ``player`` (empty: the caller's link).
-    ``stored_only``: the command reads only stored data, so a linked member's gamertag is
-    not confirmed with Halo on the side (see :meth:`PlayerResolver.linked`).
+    interaction: discord.Interaction[HaloBot], *, ephemeral: bool = False
+) -> Caller:
+    """Check the caller's limits and defer (the answer may take longer than Discord's
+    three seconds); who asked, for the feature's service.
 
-    Raises a :class:`~bot.common.errors.UserFacingError` for every failure; the tree's error
-    handler shows it to the caller only.
+    Raises :class:`~bot.common.errors.RateLimitedError` when the caller or the server is
+    over its limit; the tree's error handler shows it to the caller only.
     """
-    bot = bot_of(interaction)
-    await bot.limits.check(interaction.guild_id, interaction.user.id)
+    await interaction.client.limits.check(interaction.guild_id, interaction.user.id)
     await interaction.response.defer(thinking=True, ephemeral=ephemeral)
-    return await bot.resolver.resolve(
-        player,
-        caller_id=interaction.user.id,
-        guild_id=interaction.guild_id,
-        confirm_links=not stored_only,
-    )
+    return Caller(interaction.user.id, interaction.guild_id)
 
 
 def _choice_name(gamertag: str, note: str) -> str:
@@ -60,10 +54,10 @@ def _choice_name(gamertag: str, note: str) -> str:
 
 
 async def player_autocomplete(
-    interaction: discord.Interaction, current: str
+    interaction: discord.Interaction[HaloBot], current: str
 ) -> list[app_commands.Choice[str]]:
     """Linked members of this server, then this server's recent lookups; at most 25."""
-    bot = bot_of(interaction)
+    bot = interaction.client
     prefix = current.strip()[:32]
     choices: list[app_commands.Choice[str]] = []
     seen: set[str] = set()
@@ -107,7 +101,7 @@ async def player_autocomplete(
 
 
 async def playlist_autocomplete(
-    interaction: discord.Interaction, current: str
+    interaction: discord.Interaction[HaloBot], current: str
 ) -> list[app_commands.Choice[str]]:
     """The known ranked playlists whose name contains what was typed."""
     return [

@@ -9,6 +9,10 @@ again each time it is shown.
 Presses while a page is being built are not lost: every press moves the page to
 show (the target) from the latest target, and whoever builds shows the latest
 target when done, building it too if needed.
+
+A press that has a page built (it reaches Halo) counts against the presser's and the
+server's :class:`~bot.core.limits.CommandLimits` like a command; a refused press is told
+the wait privately and changes nothing. Presses that show a kept page cost nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.core import embeds
 from bot.core.tree import describe
+
+if TYPE_CHECKING:
+    from bot.core.limits import CommandLimits
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +158,8 @@ PageBuilder = Callable[[int], Awaitable[tuple[discord.Embed, bool]]]
 
 class LazyPager(Pager):
     """``count`` pages, the first already built; the others by ``build`` on first view.
-    ``first_complete=False`` has the first page built again when it is shown again."""
+    ``first_complete=False`` has the first page built again when it is shown again.
+    ``limits``: a press that builds a page counts as a command against them."""
 
     def __init__(
         self,
@@ -159,12 +168,14 @@ class LazyPager(Pager):
         build: PageBuilder,
         *,
         owner_id: int,
+        limits: CommandLimits | None = None,
         timeout: float = PAGER_TIMEOUT,
         first_complete: bool = True,
     ) -> None:
         # Unbuilt pages hold the first one as a placeholder; they are never shown as such.
         super().__init__([first] * max(1, count), owner_id=owner_id, timeout=timeout)
         self._build = build
+        self._limits = limits
         #: Pages built completely: shown as they are.
         self._kept: set[int] = {0} if first_complete else set()
         #: The page the latest press asked for.
@@ -176,7 +187,11 @@ class LazyPager(Pager):
         await self._show(interaction, self._target + step)
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        self._target = min(max(index, 0), len(self.pages) - 1)
+        wanted = min(max(index, 0), len(self.pages) - 1)
+        if wanted not in self._kept and self._limits is not None:
+            # Raises RateLimitedError before the target moves: on_error tells the presser.
+            await self._limits.check(interaction.guild_id, interaction.user.id)
+        self._target = wanted
         try:
             if self._target in self._kept and not self._lock.locked():
                 async with self._lock:

@@ -45,7 +45,6 @@ class Refreshing(Generic[T]):
         self._value: T | None = None
         self._built_at = 0.0
         self._building: asyncio.Task[T] | None = None
-        self.builds = 0
 
     def cached(self) -> T | None:
         """The last value built, however old; ``None`` before the first build."""
@@ -102,7 +101,6 @@ class Refreshing(Generic[T]):
         value = await self._build()
         self._value = value
         self._built_at = self.clock()
-        self.builds += 1
         return value
 
     def _settled(self, task: asyncio.Task[T]) -> None:

@@ -16,6 +16,9 @@ from tests.fakes.halo_server import DEFAULT_CLEARANCE, STATIC_SPARTAN_TOKEN, Fak
 from tests.support.discord import GUILD_ID, TOKEN
 from tests.support.paths import ROOT
 
+#: The Halo request deadline of a bot process in tests (seconds).
+PROCESS_DEADLINE = 3.0
+
 
 def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
@@ -34,6 +37,12 @@ def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) 
             "HALO_CLEARANCE_TOKEN": DEFAULT_CLEARANCE,
             "DATABASE_PATH": str(tmp_path / "bot.db"),
             "USER_COOLDOWN_SECONDS": "0",
+            # Short, like the in-process world's (tests/support/world.py), but above the
+            # 1.5 s answer delays the crash tests give Halo.
+            "HALO_REQUEST_DEADLINE_SECONDS": str(PROCESS_DEADLINE),
+            # The most the settings accept: at the default 5 a second, the catalogue the
+            # bot builds at start-up (30-odd files) held commands behind it for seconds.
+            "HALO_REQUESTS_PER_SECOND": "100",
             "LOG_LEVEL": "INFO",
         }
     )

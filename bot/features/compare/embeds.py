@@ -21,7 +21,7 @@ from bot.common.text import escape
 from bot.core.embeds import COLOUR_INFO, SafeEmbed
 from bot.core.resolver import Player
 from bot.features.stats.embeds import rank_text
-from bot.features.stats.service import PlaylistStanding
+from bot.features.stats.standings import PlaylistStanding
 from bot.halo.models import ServiceRecord
 
 LEAD = "▲"

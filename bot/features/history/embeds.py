@@ -12,7 +12,10 @@ Example::
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
+
+import discord
 
 from bot.common.text import escape, plural
 from bot.core.embeds import COLOUR_INFO, SafeEmbed
@@ -67,3 +70,8 @@ def history_embed(
     embed.set_image(url=f"attachment://{CHART_FILE}")
     embed.set_footer(text=f"XUID {player.xuid} · times in UTC")
     return embed
+
+
+def chart_file(png: bytes) -> discord.File:
+    """The chart as the attachment the embed shows (``attachment://`` :data:`CHART_FILE`)."""
+    return discord.File(io.BytesIO(png), filename=CHART_FILE)

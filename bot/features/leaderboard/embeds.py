@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from bot.common.text import escape
 from bot.core.embeds import COLOUR_INFO, SafeEmbed
-from bot.features.leaderboard.service import Board, Entry
+from bot.features.leaderboard.board import Board, Entry
 
 MARK = "▶"
 

@@ -1,63 +1,50 @@
-"""A server's tracked players ranked by their current CSR, from stored snapshots only."""
+"""The work of ``/leaderboard``: this server's tracked members ranked from stored snapshots
+(never Halo: the rank checks keep the data)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-
-from bot.halo import tiers
-from bot.storage.models import Snapshot, TrackedMember
-
-PAGE_SIZE = 10
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One ranked member: ``position`` is 1-based, shared by equal CSR."""
-
-    position: int
-    user_id: int
-    gamertag: str
-    value: int
-
-    @property
-    def rank(self) -> str:
-        """``Diamond 3`` or ``Onyx 1550``."""
-        return tiers.display_name(self.value)
+from bot.common.errors import NoDataError
+from bot.common.text import escape
+from bot.core.paging import PAGER_TIMEOUT, Pager
+from bot.core.playlists import known_playlist_or_default
+from bot.core.reply import Reply
+from bot.features.leaderboard.board import build_board
+from bot.features.leaderboard.embeds import leaderboard_pages
+from bot.storage import Database
 
 
-@dataclass(frozen=True)
-class Board:
-    entries: tuple[Entry, ...]
-    unranked: int  # tracked members without a current CSR (placement, never seen)
+class LeaderboardService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        #: Seconds after the last press when the buttons are disabled.
+        self.pager_timeout = PAGER_TIMEOUT
 
-    def pages(self, size: int = PAGE_SIZE) -> list[tuple[Entry, ...]]:
-        return [self.entries[i : i + size] for i in range(0, len(self.entries), size)] or [()]
-
-    def page_of(self, user_id: int, size: int = PAGE_SIZE) -> int:
-        """The 0-based page the member is on (0 when they are not ranked)."""
-        for index, entry in enumerate(self.entries):
-            if entry.user_id == user_id:
-                return index // size
-        return 0
-
-    def entry_of(self, user_id: int) -> Entry | None:
-        return next((e for e in self.entries if e.user_id == user_id), None)
-
-
-def build_board(members: Sequence[TrackedMember], latest: Mapping[str, Snapshot]) -> Board:
-    """Members with a current CSR, highest first (then by gamertag); the rest counted."""
-    ranked: list[tuple[int, str, TrackedMember]] = []
-    unranked = 0
-    for member in members:
-        snapshot = latest.get(member.xuid)
-        if snapshot is None or snapshot.value < 0:
-            unranked += 1
-            continue
-        ranked.append((snapshot.value, member.gamertag.casefold(), member))
-    ranked.sort(key=lambda item: (-item[0], item[1], item[2].user_id))
-    entries: list[Entry] = []
-    for index, (value, _, member) in enumerate(ranked):
-        shared = entries[-1].position if entries and entries[-1].value == value else index + 1
-        entries.append(Entry(shared, member.user_id, member.gamertag, value))
-    return Board(tuple(entries), unranked)
+    async def leaderboard(self, guild_id: int, caller_id: int, playlist: str | None) -> Reply:
+        chosen = known_playlist_or_default(playlist)
+        members = await self.db.tracked.list_for_guild(guild_id)
+        if not members:
+            raise NoDataError(
+                "Nobody is tracked in this server yet: members join with `/link`, "
+                "admins add them with `/config track`."
+            )
+        latest = await self.db.snapshots.latest_many([m.xuid for m in members], chosen.playlist_id)
+        board = build_board(members, latest)
+        if not board.entries:
+            raise NoDataError(
+                f"No tracked member has a {escape(chosen.name)} rank yet: rank data appears "
+                "after the next rank check, for members past their placement matches."
+            )
+        pages = leaderboard_pages(
+            board,
+            chosen.name,
+            caller_id=caller_id,
+            caller_tracked=any(m.user_id == caller_id for m in members),
+        )
+        if len(pages) == 1:
+            return Reply(pages[0])
+        # Only the caller turns the pages: the message is public, and one member paging
+        # would move it under everyone else's eyes. Others are told to run their own.
+        view = Pager(
+            pages, owner_id=caller_id, start=board.page_of(caller_id), timeout=self.pager_timeout
+        )
+        return Reply(view.current, view=view)

@@ -17,7 +17,7 @@ import discord
 from bot.common.text import escape
 from bot.core.embeds import COLOUR_INFO, SafeEmbed
 from bot.core.resolver import Player
-from bot.features.matches.service import PAGE_SIZE, CsrChange, MatchLine, page_count
+from bot.features.matches.details import PAGE_SIZE, CsrChange, MatchLine, page_count
 from bot.features.stats.embeds import rank_text
 from bot.halo import tiers
 from bot.halo.models import MatchHistoryEntry

@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import discord
+from discord import app_commands
 
 from bot.common.text import escape, plural
 from bot.core.embeds import COLOUR_INFO, COLOUR_OK, FIELD_VALUE_MAX, SafeEmbed
 from bot.core.resolver import Player
-from bot.features.progression.service import Run, Standing, TrackInfo
+from bot.features.progression.calendar import Run
+from bot.features.progression.catalogue import TrackInfo
+from bot.features.progression.standing import Standing
 
 DASH = "–"
 CHECK = "✓"
@@ -191,3 +194,20 @@ def event_embed(player: Player, standing: Standing, *, at: datetime) -> SafeEmbe
         embed.add_field(name=label, value="\n".join(shown), inline=False)
     embed.set_footer(text=f"{info.track_id} · XUID {player.xuid}")
     return embed
+
+
+def track_choice(info: TrackInfo, at: datetime) -> app_commands.Choice[str]:
+    """One ``operation``/``event`` suggestion: the name, and ``now`` or the month it ran."""
+    run = info.shown_run(at)
+    if info.is_running(at):
+        when = "now"
+    elif run is not None and (run.start or run.end):
+        moment = run.start or run.end
+        assert moment is not None
+        when = moment.strftime("%b %Y")
+    else:
+        when = ""
+    label = f"{info.name} · {when}" if when else info.name
+    if len(label) > 100:
+        label = label[:99] + "…"
+    return app_commands.Choice(name=label, value=info.track_id[:100])

@@ -1,659 +1,85 @@
-"""The catalogue of Operations and events: what exists, when it ran, what it is called.
-
-Halo spreads this over several files (article 000, "Operations and events"):
-
-* ``seasoncalendar.json`` lists every Operation (``Seasons``) and every run of every
-  event (``Events``; the same event often ran several times), with dates;
-* the calendar misses three events (Cyber Showdown, Noble Intentions, Tactical Ops):
-  :data:`KNOWN_MISSING_EVENTS` adds them, with the dates the article gives;
-* names, rank counts and XP per rank are in each reward track file.
-
-:func:`build_catalogue` is the pure part: calendar + reward track files ->
-:class:`Catalogue` (one entry per track, runs de-duplicated, newest first).
-:class:`CatalogueService` fetches the files through :class:`~bot.halo.client.HaloClient`
-(which caches them for hours), builds the catalogue once for every caller at a
-time, keeps the last one for instant autocomplete answers, and rebuilds it when
-it is old.
-
-A player's standing on one track (rank x of max, XP into the rank, ownership)
-is a :class:`Standing`.
-"""
+"""The work of ``/operation`` and ``/events``: resolve the player, read the catalogue and
+their progress, build the reply; and the suggestions of the ``operation`` and ``event``
+options. The catalogue is built in the background at start-up (:meth:`start`)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import re
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
 
-from bot.common.errors import (
-    HaloUnavailableError,
-    NoDataError,
-    RateLimitedError,
-    SignInExpiredError,
-    UserFacingError,
-)
-from bot.core.refreshing import Refreshing
-from bot.halo.models import (
-    PlayerRewardTrack,
-    RewardTrack,
-    SeasonCalendar,
-    track_id_from_path,
-)
+from discord import app_commands
 
-if TYPE_CHECKING:
-    from bot.halo.client import HaloClient
+from bot.core.lookup import Caller
+from bot.core.reply import Reply
+from bot.core.resolver import Player, PlayerResolver
+from bot.features.progression.calendar import TrackKind
+from bot.features.progression.catalogue import CatalogueService
+from bot.features.progression.embeds import event_embed, events_embed, operation_embed, track_choice
+from bot.features.progression.events import one_event, recent_events
+from bot.features.progression.operations import operation_view
+from bot.halo.client import HaloClient
 
 log = logging.getLogger(__name__)
 
-TrackKind = Literal["operation", "event"]
+#: Before the first catalogue is built, autocomplete waits this long for it at most.
+AUTOCOMPLETE_WAIT = 1.0
 
-#: How many events ``/events`` asks a player's progress for, at most.
-MAX_EVENT_QUERIES = 6
-#: Autocomplete answers at most this many choices (Discord's limit).
-MAX_CHOICES = 25
-#: A complete catalogue is rebuilt after this long (the files stay cached by the client).
-CATALOGUE_TTL = 3600.0
-#: A catalogue built while some reward track files failed is rebuilt sooner.
-INCOMPLETE_TTL = 60.0
-#: Reward track files fetched at the same time while building (leaves room for commands).
-BUILD_CONCURRENCY = 4
-#: Date-only ranges ("March 8th, 2022") are placed at noon UTC, so the day shown by
-#: Discord's ``<t:...:D>`` is the same one almost everywhere.
-DATE_ONLY_HOUR = 12
 
+def _now() -> datetime:
+    return datetime.now(UTC)
 
-class UnknownOperationError(UserFacingError):
-    """``operation`` names no Operation the bot knows."""
 
-    title = "Unknown Operation"
+class ProgressionService:
+    """Operation and event progress, with a catalogue of every Operation and event."""
 
+    def __init__(self, halo: HaloClient, resolver: PlayerResolver) -> None:
+        self.halo = halo
+        self.resolver = resolver
+        self.catalogue = CatalogueService(halo)
+        #: The start-up build of the catalogue, while it runs (None when it was fresh).
+        self.warm_task: asyncio.Task[None] | None = None
 
-class UnknownEventError(UserFacingError):
-    """``event`` names no event the bot knows."""
-
-    title = "Unknown event"
-
-
-# -- dates -------------------------------------------------------------------------------
-
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_DAY = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s*(\d{4}))?")
-
-
-def parse_date_range(text: str) -> tuple[datetime, datetime] | None:
-    """``"March 8th, 2022 - March 21st, 2022"`` -> (start, end) at noon UTC; None if unreadable.
-
-    A year given only once (``"March 8th - March 21st, 2022"``) applies to both days.
-    """
-    found: list[tuple[int, int, int | None]] = []
-    for match in _DAY.finditer(text or ""):
-        month = _MONTHS.get(match.group(1).casefold())
-        if month is None:
-            continue
-        year = int(match.group(3)) if match.group(3) else None
-        found.append((month, int(match.group(2)), year))
-    if len(found) != 2:
-        return None
-    (m1, d1, y1), (m2, d2, y2) = found
-    y1 = y1 if y1 is not None else y2
-    y2 = y2 if y2 is not None else y1
-    if y1 is None or y2 is None:
-        return None
-    try:
-        start = datetime(y1, m1, d1, DATE_ONLY_HOUR, tzinfo=UTC)
-        end = datetime(y2, m2, d2, DATE_ONLY_HOUR, tzinfo=UTC)
-    except ValueError:
-        return None
-    return (start, end) if start <= end else None
-
-
-@dataclass(frozen=True)
-class Run:
-    """One period a track ran; either end may be unknown."""
-
-    start: datetime | None
-    end: datetime | None
-
-    def is_running(self, at: datetime) -> bool:
-        if self.start is None and self.end is None:
-            return False
-        return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
-
-    @property
-    def last_moment(self) -> datetime | None:
-        return self.end or self.start
-
-
-# -- the events the calendar misses ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MissingEvent:
-    """An event ``seasoncalendar.json`` leaves out; ``date_range`` as the article gives it."""
-
-    track_id: str
-    name: str
-    date_range: str | None = None
-
-    @property
-    def run(self) -> Run | None:
-        parsed = parse_date_range(self.date_range) if self.date_range else None
-        return Run(*parsed) if parsed else None
-
-
-#: Article 000: "there are three events that are missing from the API response". Only
-#: Tactical Ops' dates are printed there (the ``DateRange`` of its reward track file);
-#: the other two take theirs from their own reward track file when it has one.
-KNOWN_MISSING_EVENTS: tuple[MissingEvent, ...] = (
-    MissingEvent("ritualSynthwave", "Cyber Showdown"),
-    MissingEvent("ritualNobleIntentions", "Noble Intentions"),
-    MissingEvent("ritualOlympus", "Tactical Ops", "March 8th, 2022 - March 21st, 2022"),
-)
-
-
-# -- the catalogue -----------------------------------------------------------------------
-
-
-def _key(kind: TrackKind, track_id: str) -> str:
-    return f"{kind}:{track_id.casefold()}"
-
-
-@dataclass(frozen=True)
-class TrackInfo:
-    """One Operation or event: its name and dates, and its reward track when it was read."""
-
-    kind: TrackKind
-    track_id: str
-    name: str
-    runs: tuple[Run, ...] = ()  # oldest first, no duplicates
-    track: RewardTrack | None = None
-    in_calendar: bool = True
-    season_metadata: str | None = None
-
-    @property
-    def max_rank(self) -> int:
-        """Ranks of the track; 0 when its file could not be read."""
-        return self.track.max_rank if self.track is not None else 0
-
-    def xp_for_rank(self, rank: int) -> int | None:
-        return self.track.xp_for_rank(rank) if self.track is not None else None
-
-    @property
-    def description(self) -> str:
-        return self.track.description.value.strip() if self.track is not None else ""
-
-    def current_run(self, at: datetime) -> Run | None:
-        return next((r for r in reversed(self.runs) if r.is_running(at)), None)
-
-    def is_running(self, at: datetime) -> bool:
-        return self.current_run(at) is not None
-
-    def shown_run(self, at: datetime) -> Run | None:
-        """The run to show: the one going on at ``at``, else the latest."""
-        return self.current_run(at) or (self.runs[-1] if self.runs else None)
-
-    @property
-    def last_moment(self) -> datetime | None:
-        moments = [m for m in (r.last_moment for r in self.runs) if m is not None]
-        return max(moments, default=None)
-
-
-def _recency(info: TrackInfo) -> tuple[int, float]:
-    """Sort key, newest first; undated tracks last."""
-    moment = info.last_moment
-    return (0, -moment.timestamp()) if moment is not None else (1, 0.0)
-
-
-def _dedupe_runs(runs: Iterable[Run]) -> tuple[Run, ...]:
-    unique = set(runs)
-    dated = sorted(
-        (r for r in unique if r.start is not None),
-        key=lambda r: (r.start, r.end is None, r.end or r.start),
-    )
-    open_start = sorted((r for r in unique if r.start is None and r.end is not None), key=_end_of)
-    return (*open_start, *dated)
-
-
-def _end_of(run: Run) -> datetime:
-    return run.end or datetime.min.replace(tzinfo=UTC)
-
-
-def humanize_track_id(track_id: str) -> str:
-    """A readable fallback name: ``ritualWinterGiveaway`` -> ``Winter Giveaway``; other
-    TrackIds (``S04Fracture``) stay as they are."""
-    match = re.fullmatch(r"ritual([A-Z0-9][A-Za-z0-9]*)", track_id)
-    if match is None:
-        return track_id
-    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])", " ", match.group(1))
-
-
-def track_name(track: RewardTrack | None, fallback: str) -> str:
-    if track is not None:
-        name = track.name.value.strip()
-        if name:
-            return name
-    return fallback
-
-
-@dataclass(frozen=True)
-class CatalogueSkeleton:
-    """What the calendar (plus the known missing events) lists, before any file is read."""
-
-    operations: tuple[tuple[str, tuple[Run, ...], str | None], ...]
-    events: tuple[tuple[str, tuple[Run, ...], bool, MissingEvent | None], ...]
-
-    def track_keys(self) -> list[tuple[TrackKind, str]]:
-        ops: list[tuple[TrackKind, str]] = [("operation", tid) for tid, _, _ in self.operations]
-        events: list[tuple[TrackKind, str]] = [("event", tid) for tid, _, _, _ in self.events]
-        return ops + events
-
-
-def catalogue_skeleton(
-    calendar: SeasonCalendar, missing: Sequence[MissingEvent] = KNOWN_MISSING_EVENTS
-) -> CatalogueSkeleton:
-    """Group the calendar by track (an event run four times is one entry); add ``missing``."""
-    op_ids: dict[str, str] = {}
-    op_runs: dict[str, list[Run]] = {}
-    op_meta: dict[str, str | None] = {}
-    for season in calendar.seasons:
-        tid = season.operation_track_id
-        if not tid:
-            continue
-        key = tid.casefold()
-        op_ids.setdefault(key, tid)
-        op_runs.setdefault(key, []).append(Run(season.start_date, season.end_date))
-        op_meta.setdefault(key, season.season_metadata)
-
-    ev_ids: dict[str, str] = {}
-    ev_runs: dict[str, list[Run]] = {}
-    for event in calendar.events:
-        tid = event.track_id
-        if not tid:
-            continue
-        key = tid.casefold()
-        ev_ids.setdefault(key, tid)
-        ev_runs.setdefault(key, []).append(Run(event.start_date, event.end_date))
-    in_calendar = set(ev_ids)
-    extra: dict[str, MissingEvent] = {}
-    for item in missing:
-        key = item.track_id.casefold()
-        extra[key] = item
-        ev_ids.setdefault(key, item.track_id)
-        runs = ev_runs.setdefault(key, [])
-        if key not in in_calendar and item.run is not None:
-            runs.append(item.run)
-
-    return CatalogueSkeleton(
-        operations=tuple((op_ids[k], _dedupe_runs(op_runs[k]), op_meta.get(k)) for k in op_ids),
-        events=tuple(
-            (ev_ids[k], _dedupe_runs(ev_runs[k]), k in in_calendar, extra.get(k)) for k in ev_ids
-        ),
-    )
-
-
-def _match_score(info: TrackInfo, wanted: str) -> int | None:
-    """How well ``wanted`` (casefolded) matches: lower is better, None for no match."""
-    name = info.name.casefold()
-    tid = info.track_id.casefold()
-    if not wanted:
-        return 3
-    if wanted in (tid, name):
-        return 0
-    if name.startswith(wanted) or tid.startswith(wanted):
-        return 1
-    if wanted in name or wanted in tid:
-        return 2
-    return None
-
-
-@dataclass(frozen=True)
-class Catalogue:
-    """Every known Operation and event, newest first."""
-
-    operations: tuple[TrackInfo, ...]
-    events: tuple[TrackInfo, ...]
-    complete: bool = True
-
-    def entries(self, kind: TrackKind) -> tuple[TrackInfo, ...]:
-        return self.operations if kind == "operation" else self.events
-
-    def get(self, kind: TrackKind, track_id: str) -> TrackInfo | None:
-        wanted = track_id_from_path(track_id).casefold()
-        return next((i for i in self.entries(kind) if i.track_id.casefold() == wanted), None)
-
-    def find(self, kind: TrackKind, text: str) -> TrackInfo | None:
-        """What a member typed or picked: a TrackId, else a name (newest of equal names)."""
-        wanted = text.strip().casefold()
-        if not wanted:
-            return None
-        by_id = self.get(kind, wanted)
-        if by_id is not None:
-            return by_id
-        entries = self.entries(kind)
-        named = [i for i in entries if i.name.casefold() == wanted]
-        if named:
-            return named[0]
-        partial = [i for i in entries if _match_score(i, wanted) is not None]
-        return partial[0] if len(partial) == 1 else None
-
-    def suggest(
-        self, kind: TrackKind, current: str, at: datetime, limit: int = MAX_CHOICES
-    ) -> list[TrackInfo]:
-        """Autocomplete: running ones first, then best match, then newest."""
-        wanted = current.strip().casefold()
-        scored: list[tuple[int, int, int, TrackInfo]] = []
-        for order, info in enumerate(self.entries(kind)):
-            score = _match_score(info, wanted)
-            if score is not None:
-                scored.append((0 if info.is_running(at) else 1, score, order, info))
-        scored.sort(key=lambda item: item[:3])
-        return [item[3] for item in scored[:limit]]
-
-    def events_to_show(self, at: datetime, limit: int = MAX_EVENT_QUERIES) -> list[TrackInfo]:
-        """``/events`` without ``event``: the running ones, the ones the calendar misses,
-        then the most recent others; at most ``limit``, shown running first then newest."""
-        running = [e for e in self.events if e.is_running(at)]
-        missing = [e for e in self.events if not e.in_calendar and e not in running]
-        recent = [e for e in self.events if e not in running and e not in missing]
-        chosen: list[TrackInfo] = []
-        for info in (*running, *missing, *recent):
-            if len(chosen) >= limit:
-                break
-            chosen.append(info)
-        chosen.sort(key=lambda e: (0 if e.is_running(at) else 1, *_recency(e)))
-        return chosen
-
-
-def build_catalogue(
-    calendar: SeasonCalendar,
-    tracks: Mapping[str, RewardTrack],
-    *,
-    missing: Sequence[MissingEvent] = KNOWN_MISSING_EVENTS,
-    complete: bool = True,
-) -> Catalogue:
-    """The catalogue from the calendar and the reward track files that could be read.
-
-    ``tracks`` maps ``"operation:<trackid>"``/``"event:<trackid>"`` (TrackId casefolded)
-    to the file. A track without a file keeps a name made from its TrackId (the
-    article's name for the missing events). An event with no dates anywhere else
-    takes them from its file's ``DateRange`` when that reads as two days.
-    """
-    skeleton = catalogue_skeleton(calendar, missing)
-    operations = []
-    for tid, runs, metadata in skeleton.operations:
-        track = tracks.get(_key("operation", tid))
-        operations.append(
-            TrackInfo(
-                kind="operation",
-                track_id=tid,
-                name=track_name(track, tid),
-                runs=runs,
-                track=track,
-                season_metadata=metadata,
-            )
-        )
-    events = []
-    for tid, runs, in_calendar, extra in skeleton.events:
-        track = tracks.get(_key("event", tid))
-        if not runs and track is not None:
-            parsed = parse_date_range(track.date_range.value)
-            if parsed:
-                runs = (Run(*parsed),)
-        fallback = extra.name if extra is not None else humanize_track_id(tid)
-        events.append(
-            TrackInfo(
-                kind="event",
-                track_id=tid,
-                name=track_name(track, fallback),
-                runs=runs,
-                track=track,
-                in_calendar=in_calendar,
-            )
-        )
-    return Catalogue(
-        operations=tuple(sorted(operations, key=_recency)),
-        events=tuple(sorted(events, key=_recency)),
-        complete=complete,
-    )
-
-
-# -- a player's standing on one track ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Standing:
-    """Where a player is on one track: ``progress`` is None when they never took part."""
-
-    info: TrackInfo
-    progress: PlayerRewardTrack | None
-
-    @property
-    def rank(self) -> int:
-        return self.progress.current_progress.rank if self.progress else 0
-
-    @property
-    def max_rank(self) -> int:
-        return self.info.max_rank
-
-    @property
-    def partial_xp(self) -> int:
-        return self.progress.current_progress.partial_progress if self.progress else 0
-
-    @property
-    def complete(self) -> bool:
-        if self.progress is None:
-            return False
-        if self.progress.current_progress.has_reached_max_rank:
-            return True
-        return self.max_rank > 0 and self.rank >= self.max_rank
-
-    @property
-    def played(self) -> bool:
-        """Any rank or XP earned at all."""
-        return self.progress is not None and (self.rank > 0 or self.partial_xp > 0 or self.complete)
-
-    @property
-    def owned(self) -> bool:
-        """The premium (paid) track is owned."""
-        if self.progress is None:
-            return False
-        return self.progress.is_owned or bool(self.progress.current_progress.is_owned)
-
-    @property
-    def xp_needed(self) -> int | None:
-        """XP of the rank being worked on (``XpPerRank``), None when complete or unknown."""
-        if self.complete:
-            return None
-        return self.info.xp_for_rank(self.rank + 1)
-
-    @property
-    def percent(self) -> int | None:
-        if self.complete:
-            return 100
-        if self.max_rank <= 0:
-            return None
-        return min(100, int(self.rank * 100 / self.max_rank))
-
-
-# -- the service -------------------------------------------------------------------------
-
-
-_TRANSPORT_ERRORS = (HaloUnavailableError, RateLimitedError, SignInExpiredError)
-
-
-@dataclass
-class CatalogueService:
-    """Builds the catalogue through the Halo client and keeps the last one.
-
-    ``get()`` answers a fresh catalogue (building it once for all concurrent
-    callers); ``cached()`` answers at once with whatever was built last, for
-    autocomplete. Reward track files are fetched :data:`BUILD_CONCURRENCY` at a
-    time; when Halo stops answering (unavailable, rate limited, signed out) the
-    rest are skipped and the catalogue is rebuilt after :data:`INCOMPLETE_TTL`.
-    """
-
-    halo: HaloClient
-    missing: Sequence[MissingEvent] = KNOWN_MISSING_EVENTS
-    ttl: float = CATALOGUE_TTL
-    incomplete_ttl: float = INCOMPLETE_TTL
-    concurrency: int = BUILD_CONCURRENCY
-    clock: Callable[[], float] = time.monotonic
-    _state: Refreshing[Catalogue] = field(init=False)
-    _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
-
-    def __post_init__(self) -> None:
-        self._state = Refreshing(
-            self._build,
-            ttl=self.ttl,
-            ttl_of=lambda c: self.ttl if c.complete else self.incomplete_ttl,
-            what="Operations/events catalogue",
-            clock=self.clock,
-        )
-
-    @property
-    def builds(self) -> int:
-        return self._state.builds
-
-    def cached(self) -> Catalogue | None:
-        """The last catalogue built (maybe old), without waiting; None before the first."""
-        return self._state.cached()
-
-    def is_fresh(self) -> bool:
-        return self._state.is_fresh()
-
-    async def get(self) -> Catalogue:
-        """A fresh catalogue. If a rebuild fails, an older one is still answered."""
-        return await self._state.get()
-
-    async def warm(self) -> None:
-        """Build the catalogue now; a failure was logged by the build (commands try again)."""
-        with contextlib.suppress(Exception):
-            await self.get()
-
-    def refresh_soon(self) -> asyncio.Task[None] | None:
-        """Start a background (re)build unless the catalogue is fresh; a task that ends
-        when it is over (and never fails), if any."""
-        if self.is_fresh():
-            return None
-        task = asyncio.get_running_loop().create_task(self.warm(), name="catalogue-refresh")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
-
-    async def for_autocomplete(self, wait: float) -> Catalogue | None:
-        """What is built already (refreshed behind the scenes when old); before the first
-        build, wait at most ``wait`` seconds for it, else None."""
-        return await self._state.for_autocomplete(wait)
+    def start(self) -> None:
+        """Build the catalogue in the background: start-up must not wait for Halo, and a
+        failure is only logged (commands try again)."""
+        self.warm_task = self.catalogue.refresh_soon()
 
     async def close(self) -> None:
-        """Stop the background refresh and any build in progress (the bot is closing)."""
-        for task in list(self._background):
-            task.cancel()
-        await self._state.close()
-        for task in list(self._background):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.catalogue.close()
 
-    async def _build(self) -> Catalogue:
-        calendar = await self.halo.get_season_calendar()
-        skeleton = catalogue_skeleton(calendar, self.missing)
-        tracks: dict[str, RewardTrack] = {}
-        gate = asyncio.Semaphore(max(1, self.concurrency))
-        stopped: list[UserFacingError] = []
-        failures = 0
-
-        async def fetch(kind: TrackKind, tid: str) -> None:
-            nonlocal failures
-            async with gate:
-                if stopped:
-                    failures += 1
-                    return
-                try:
-                    tracks[_key(kind, tid)] = await self._fetch_track(kind, tid)
-                except _TRANSPORT_ERRORS as exc:
-                    stopped.append(exc)
-                    failures += 1
-                except UserFacingError as exc:  # gone (404) or unreadable: keep the TrackId
-                    log.info("No reward track file for %s %s: %s", kind, tid, exc.title)
-                    if not _is_permanent(exc):
-                        failures += 1
-
-        await asyncio.gather(*(fetch(kind, tid) for kind, tid in skeleton.track_keys()))
-        if stopped:
-            log.warning(
-                "Halo stopped answering while reading reward tracks (%s); %d left unread",
-                type(stopped[0]).__name__,
-                failures,
-            )
-        catalogue = build_catalogue(calendar, tracks, missing=self.missing, complete=not failures)
-        log.info(
-            "Catalogue: %d Operations, %d events%s",
-            len(catalogue.operations),
-            len(catalogue.events),
-            "" if catalogue.complete else f" ({failures} reward tracks unread)",
+    async def operation(self, caller: Caller, player: str | None, operation: str | None) -> Reply:
+        target = await self._resolve(caller, player)
+        view = await operation_view(self.halo, self.catalogue, target, operation)
+        embed = operation_embed(
+            target, view.standing, others=view.others, active=view.active, at=_now()
         )
-        return catalogue
+        return Reply(embed)
 
-    async def _fetch_track(self, kind: TrackKind, track_id: str) -> RewardTrack:
-        if kind == "operation":
-            return await self.halo.get_operation_track(track_id)
-        return await self.halo.get_event_track(track_id)
+    async def events(self, caller: Caller, player: str | None, event: str | None) -> Reply:
+        target = await self._resolve(caller, player)
+        catalogue = await self.catalogue.get()
+        at = _now()
+        if event is not None and event.strip():
+            standing = await one_event(self.halo, catalogue, target, event)
+            return Reply(event_embed(target, standing, at=at))
+        standings = await recent_events(self.halo, catalogue, target, at)
+        return Reply(events_embed(target, standings, at=at))
 
-    async def track_info(self, catalogue: Catalogue, kind: TrackKind, track_id: str) -> TrackInfo:
-        """The catalogue's entry, else one made from the track's own file (a track the
-        calendar does not list); without a readable file, just its TrackId."""
-        known = catalogue.get(kind, track_id)
-        if known is not None:
-            return known
-        tid = track_id_from_path(track_id)
-        track: RewardTrack | None = None
+    async def suggest(self, kind: TrackKind, current: str) -> list[app_commands.Choice[str]]:
+        """The ``operation``/``event`` autocomplete, from the catalogue built already; never
+        raises."""
         try:
-            track = await self._fetch_track(kind, tid)
-        except _TRANSPORT_ERRORS:
-            raise
-        except UserFacingError as exc:
-            log.info("No reward track file for %s %s: %s", kind, tid, exc.title)
-        runs: tuple[Run, ...] = ()
-        if track is not None and kind == "event":
-            parsed = parse_date_range(track.date_range.value)
-            runs = (Run(*parsed),) if parsed else ()
-        fallback = tid if kind == "operation" else humanize_track_id(tid)
-        return TrackInfo(
-            kind=kind,
-            track_id=tid,
-            name=track_name(track, fallback),
-            runs=runs,
-            track=track,
-            in_calendar=False,
+            catalogue = await self.catalogue.for_autocomplete(AUTOCOMPLETE_WAIT)
+            if catalogue is None:
+                return []
+            at = _now()
+            return [track_choice(info, at) for info in catalogue.suggest(kind, current[:100], at)]
+        except Exception:
+            log.exception("%s autocomplete failed", kind)
+            return []
+
+    async def _resolve(self, caller: Caller, player: str | None) -> Player:
+        return await self.resolver.resolve(
+            player, caller_id=caller.user_id, guild_id=caller.guild_id
         )
-
-
-def _is_permanent(exc: UserFacingError) -> bool:
-    """A missing file (404 -> NoDataError) will stay missing; unreadable ones may recover."""
-    return isinstance(exc, NoDataError)

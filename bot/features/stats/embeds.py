@@ -32,12 +32,15 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+
+from discord import app_commands
 
 from bot.common.text import escape, human_duration
 from bot.core.embeds import COLOUR_INFO, SafeEmbed
 from bot.core.resolver import Player
 from bot.features.stats.seasons import Season
-from bot.features.stats.service import MedalTally, PlaylistStanding, best_standing
+from bot.features.stats.standings import MedalTally, PlaylistStanding, best_standing
 from bot.halo import tiers
 from bot.halo.models import CsrValue, ServiceRecord
 
@@ -224,3 +227,11 @@ def service_record_embed(
         footer = f"{season.season_id} · {footer}"
     embed.set_footer(text=footer)
     return embed
+
+
+def season_choice(season: Season, at: datetime) -> app_commands.Choice[str]:
+    """One ``season`` suggestion: name, dates and whether it runs now (at most 100 each)."""
+    label = season.label(at)
+    if len(label) > 100:
+        label = label[:99] + "…"
+    return app_commands.Choice(name=label, value=season.season_id[:100])

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.common.errors import UserFacingError
 from bot.common.text import escape
+from bot.core.failure_memory import FailureMemory
 from bot.core.refreshing import Refreshing
 from bot.halo.models import CsrSeasonCalendar, SeasonCalendar, track_id_from_path
 
@@ -88,9 +89,6 @@ class SeasonDirectory:
 
     def of(self, kind: SeasonKind) -> tuple[Season, ...]:
         return self.csr if kind == "csr" else self.record
-
-    def current(self, kind: SeasonKind, at: datetime) -> Season | None:
-        return next((s for s in self.of(kind) if s.is_current(at)), None)
 
     def suggest(self, kind: SeasonKind, text: str, at: datetime) -> list[Season]:
         """Up to 25 seasons whose label or id contains ``text``; the current one first."""
@@ -199,16 +197,29 @@ def _newest_first(seasons: Iterable[Season]) -> tuple[Season, ...]:
 
 
 class SeasonService:
-    """The season directory, built from Halo on first use and refreshed hourly."""
+    """The season directory, built from Halo on first use and refreshed hourly.
 
-    def __init__(self, halo: HaloClient, *, ttl: float = DIRECTORY_TTL) -> None:
+    Autocomplete starts no build for :data:`~bot.core.failure_memory.FAILURE_MEMORY_SECONDS`
+    after one failed (commands still try, within their limits).
+    """
+
+    def __init__(
+        self,
+        halo: HaloClient,
+        *,
+        ttl: float = DIRECTORY_TTL,
+        failures: FailureMemory | None = None,
+    ) -> None:
         self.halo = halo
         self._directory = Refreshing(self._build, ttl=ttl, what="season directory")
+        self._failures = failures if failures is not None else FailureMemory()
 
     async def get(self) -> SeasonDirectory:
         return await self._directory.get()
 
     async def for_autocomplete(self, wait: float) -> SeasonDirectory | None:
+        if self._failures.remembered():
+            return self._directory.cached()
         return await self._directory.for_autocomplete(wait)
 
     async def close(self) -> None:
@@ -227,6 +238,15 @@ class SeasonService:
         return season
 
     async def _build(self) -> SeasonDirectory:
+        try:
+            directory = await self._read()
+        except Exception:
+            self._failures.failed()
+            raise
+        self._failures.succeeded()
+        return directory
+
+    async def _read(self) -> SeasonDirectory:
         calendar, csr_calendar = await asyncio.gather(
             self.halo.get_season_calendar(), self.halo.get_csr_season_calendar()
         )

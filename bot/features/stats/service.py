@@ -1,95 +1,131 @@
-"""What ``/csr`` and ``/servicerecord`` compute, apart from Discord: ranked playlists,
-a player's standing in each, the best one, and a service record's top medals."""
+"""The work of ``/csr`` and ``/servicerecord``: resolve the player, ask Halo, build the reply,
+and the season suggestions of their ``season`` options."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import logging
+from datetime import UTC, datetime
 
-from bot.core.aio import gather_all
-from bot.core.playlists import RankedPlaylist
-from bot.halo import tiers
-from bot.halo.models import CsrResult, MedalMetadata, ServiceRecord
+from discord import app_commands
 
-if TYPE_CHECKING:
-    from bot.halo.client import HaloClient
+from bot.common.errors import NoDataError, UserFacingError
+from bot.common.text import escape
+from bot.core.aio import gather_pair
+from bot.core.lookup import Caller
+from bot.core.playlists import KNOWN_PLAYLISTS, resolve_playlist
+from bot.core.reply import Reply
+from bot.core.resolver import PlayerResolver
+from bot.features.stats.embeds import csr_embed, season_choice, service_record_embed
+from bot.features.stats.seasons import Season, SeasonKind, SeasonService
+from bot.features.stats.standings import fetch_standings, top_medals
+from bot.halo.client import HaloClient
+from bot.halo.models import MedalMetadata
 
+log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class PlaylistStanding:
-    """A player's CSR in one ranked playlist (``result`` None: Halo had nothing)."""
-
-    playlist: RankedPlaylist
-    result: CsrResult | None
-
-    @property
-    def is_ranked(self) -> bool:
-        """Placement done: there is a current CSR."""
-        return self.result is not None and self.result.current.has_value
-
-    @property
-    def has_data(self) -> bool:
-        """Anything to show: a CSR, placement matches played, or a past best."""
-        result = self.result
-        if result is None:
-            return False
-        current = result.current
-        if current.has_value or tiers.placement_matches_played(current) > 0:
-            return True
-        return any(m is not None and m.has_value for m in (result.season_max, result.all_time_max))
-
-    @property
-    def rank_key(self) -> tuple[int, int, int]:
-        """For picking the best playlist: tier, sub-tier, then CSR."""
-        if self.result is None or not self.is_ranked:
-            return (-1, 0, -1)
-        current = self.result.current
-        return (*tiers.rank_key_for(current), current.value)
+#: Before the season directory is first built, autocomplete waits this long for it at most.
+AUTOCOMPLETE_WAIT = 1.0
 
 
-async def fetch_standings(
-    halo: HaloClient,
-    xuid: str,
-    playlists: Sequence[RankedPlaylist],
-    *,
-    season: str | None = None,
-) -> list[PlaylistStanding]:
-    """One CSR request per playlist, all at once (the client coalesces and caches them)."""
-    results = await gather_all(
-        *(halo.get_player_csr(p.playlist_id, xuid, season=season) for p in playlists)
-    )
-    return [PlaylistStanding(p, r) for p, r in zip(playlists, results, strict=True)]
+def _in_season(season: Season | None) -> str:
+    return f" in {escape(season.name)}" if season is not None else ""
 
 
-def best_standing(standings: Sequence[PlaylistStanding]) -> PlaylistStanding | None:
-    """The ranked playlist with the highest current rank (first listed wins ties)."""
-    ranked = [s for s in standings if s.is_ranked]
-    if not ranked:
-        return None
-    return max(ranked, key=lambda s: s.rank_key)
+class StatsService:
+    """Ranked CSR and service records of any player."""
 
+    def __init__(self, halo: HaloClient, resolver: PlayerResolver) -> None:
+        self.halo = halo
+        self.resolver = resolver
+        self.seasons = SeasonService(halo)
 
-@dataclass(frozen=True)
-class MedalTally:
-    name: str
-    count: int
+    async def close(self) -> None:
+        await self.seasons.close()
 
+    async def csr(
+        self, caller: Caller, player: str | None, playlist: str | None, season: str | None
+    ) -> Reply:
+        """``/csr``: the standing per ranked playlist (or in ``playlist``), now or in
+        ``season``."""
+        target = await self.resolver.resolve(
+            player, caller_id=caller.user_id, guild_id=caller.guild_id
+        )
+        chosen_season = await self._season("csr", season)
+        chosen = playlist is not None and bool(playlist.strip())
+        playlists = (
+            [await resolve_playlist(self.halo, playlist)]
+            if playlist is not None and chosen
+            else KNOWN_PLAYLISTS
+        )
+        standings = await fetch_standings(
+            self.halo,
+            target.xuid,
+            playlists,
+            season=chosen_season.season_id if chosen_season else None,
+        )
+        gamertag = escape(target.gamertag)
+        if chosen and not standings[0].has_data:
+            raise NoDataError(
+                f"**{gamertag}** has not played {escape(standings[0].playlist.name)}"
+                f"{_in_season(chosen_season)}."
+            )
+        if not any(s.has_data for s in standings):
+            raise NoDataError(
+                f"**{gamertag}** has no ranked data yet{_in_season(chosen_season)}: "
+                "no ranked playlist has a match of theirs."
+            )
+        return Reply(csr_embed(target, standings, season=chosen_season, chosen=chosen))
 
-def top_medals(
-    record: ServiceRecord, metadata: MedalMetadata | None, limit: int = 5
-) -> list[MedalTally]:
-    """The medals earned most often, by name (``Medal 123`` when metadata lacks one)."""
-    counts: dict[int, int] = {}
-    for medal in record.core_stats.medals:
-        counts[medal.name_id] = counts.get(medal.name_id, 0) + medal.count
-    ordered = sorted(
-        ((name_id, count) for name_id, count in counts.items() if count > 0),
-        key=lambda item: (-item[1], item[0]),
-    )
-    tallies: list[MedalTally] = []
-    for name_id, count in ordered[:limit]:
-        medal = metadata.medal(name_id) if metadata is not None else None
-        name = medal.name.value.strip() if medal is not None else ""
-        tallies.append(MedalTally(name or f"Medal {name_id}", count))
-    return tallies
+    async def service_record(
+        self, caller: Caller, player: str | None, season: str | None, *, ranked: bool
+    ) -> Reply:
+        """``/servicerecord``: matchmaking stats, career or ``season``, ranked or all."""
+        target = await self.resolver.resolve(
+            player, caller_id=caller.user_id, guild_id=caller.guild_id
+        )
+        chosen_season = await self._season("record", season)
+        record, metadata = await gather_pair(
+            self.halo.get_service_record(
+                target.xuid,
+                season_id=chosen_season.season_id if chosen_season else None,
+                ranked=True if ranked else None,
+            ),
+            self._medal_metadata(),
+        )
+        if record.is_empty:
+            kind = "ranked matches" if ranked else "matchmaking matches"
+            raise NoDataError(
+                f"**{escape(target.gamertag)}** has no completed {kind}"
+                f"{_in_season(chosen_season)}, or keeps their record private."
+            )
+        embed = service_record_embed(
+            target, record, top_medals(record, metadata), ranked=ranked, season=chosen_season
+        )
+        return Reply(embed)
+
+    async def suggest_seasons(
+        self, kind: SeasonKind, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The ``season`` autocomplete: from the directory built already; never raises."""
+        try:
+            directory = await self.seasons.for_autocomplete(AUTOCOMPLETE_WAIT)
+            if directory is None:
+                return []
+            at = datetime.now(UTC)
+            return [season_choice(s, at) for s in directory.suggest(kind, current[:100], at)]
+        except Exception:
+            log.exception("%s season autocomplete failed", kind)
+            return []
+
+    async def _season(self, kind: SeasonKind, text: str | None) -> Season | None:
+        if text is None or not text.strip():
+            return None
+        return await self.seasons.find(kind, text)
+
+    async def _medal_metadata(self) -> MedalMetadata | None:
+        """Medal names are a nicety: without them the medals are listed by id."""
+        try:
+            return await self.halo.get_medal_metadata()
+        except UserFacingError as exc:
+            log.info("Medal names unavailable: %s", exc.title)
+            return None

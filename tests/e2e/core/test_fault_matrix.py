@@ -35,7 +35,7 @@ from tests.e2e.accounts.verifying import link_verified
 from tests.fakes.discord_server import InteractionRecord
 from tests.fakes.halo_server import MODERN_PLAYER, NOBLE_SIX, RANKED_ARENA, FakeHalo
 from tests.support.discord import ADMIN_USER_ID, ANNOUNCE_CHANNEL_ID, TOKEN, USER_ID
-from tests.support.world import World, running_world
+from tests.support.world import REAL_DEFAULT, TEST_DEADLINE, World, running_world
 
 CLIENT_ID = "00000000-0000-4000-8000-00000000c11d"
 SKILL = "skill.svc.halowaypoint.com/hi/playlist/"
@@ -46,7 +46,7 @@ NEW_GAMERTAG = "profile.svc.halowaypoint.com/users/gt(Brand New One)"
 #: Interaction users: one per command, so cooldowns never interfere.
 FIRST_USER = 1_300_000_000_000_050_000
 DEFERRAL_LIMIT = 3.0
-DEADLINE = 2.0
+DEADLINE = TEST_DEADLINE
 
 
 @dataclass(frozen=True)
@@ -433,4 +433,25 @@ async def test_gateway_disconnect_and_resume(tmp_path: Path) -> None:
         rec = await world.invoke("csr", {"player": NOBLE_SIX.gamertag})
         assert rec.final_message()["embeds"][0]["title"] == "Noble Six: ranked CSR"
         assert announcer(world).poll.is_running()
+        world.discord.assert_healthy()
+
+
+async def test_the_real_default_deadline(tmp_path: Path) -> None:
+    """Every other test gives Halo a short deadline (tests/support/world.py); this one keeps
+    the bot's own: a lookup Halo never answers is deferred at once and told "Halo is not
+    answering" after 10 s, well inside the 15 minutes Discord allows."""
+    async with running_world(tmp_path, halo_request_deadline_seconds=REAL_DEFAULT) as world:
+        assert world.settings.halo_request_deadline_seconds == 10.0
+        world.halo.fail(RECORD.format(xuid=NOBLE_SIX.xuid), hang=True, times=None)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        rec = await world.discord.invoke("servicerecord", {"player": NOBLE_SIX.gamertag})
+        await rec.wait_until(lambda r: r.acknowledged, timeout=DEFERRAL_LIMIT, what="the deferral")
+        await rec.wait_final(timeout=20)
+        await rec.wait_until(lambda r: r.latest_message() is not None, timeout=5, what="a message")
+        elapsed = loop.time() - sent
+        assert 10.0 <= elapsed < 15.0, elapsed
+        msg = rec.final_message()
+        assert msg is not None and rec.is_ephemeral(msg)
+        assert msg["embeds"][0]["title"] == UNAVAILABLE[0]
         world.discord.assert_healthy()

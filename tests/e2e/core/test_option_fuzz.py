@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.common.errors import UserFacingError
 from bot.core.playlists import known_playlist, resolve_playlist, suggest_playlists
-from bot.features.stats.seasons import build_directory
+from bot.features.stats.seasons import SeasonDirectory, build_directory
 from bot.halo.client import HaloClient
 from bot.halo.models import CsrSeasonCalendar, SeasonCalendar
 from tests.e2e.core.test_security import assert_no_pings
@@ -46,16 +46,35 @@ class NoHalo:
         raise AssertionError(f"unexpected Halo call {name}")
 
 
+#: The four known ranked playlists, in the order suggestions list them.
+PLAYLIST_NAMES = ["Ranked Arena", "Ranked Slayer", "Ranked Doubles", "Ranked FFA"]
+
+
 @given(option_text)
-def test_playlist_matching_never_fails(text: str) -> None:
-    suggestions = suggest_playlists(text)
-    assert len(suggestions) <= 25
+def test_playlist_suggestions_are_the_names_containing_the_text(text: str) -> None:
+    wanted = text.strip().casefold()
+    expected = [name for name in PLAYLIST_NAMES if wanted in name.casefold()]
+    assert [p.name for p in suggest_playlists(text)] == expected
     known = known_playlist(text)
     assert known is None or text.strip().casefold() in (
         known.playlist_id,
         known.name.casefold(),
         known.short_name.casefold(),
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("", PLAYLIST_NAMES),
+        ("  RANKED ", PLAYLIST_NAMES),
+        ("arena", ["Ranked Arena"]),
+        ("s", ["Ranked Slayer", "Ranked Doubles"]),
+        ("Ranked Arena 2", []),
+    ],
+)
+def test_playlist_suggestions_examples(text: str, names: list[str]) -> None:
+    assert [p.name for p in suggest_playlists(text)] == names
 
 
 @settings(max_examples=200)
@@ -73,15 +92,72 @@ async def test_playlist_text_that_is_no_id_is_refused_without_asking_halo(text: 
         assert len(text.strip()) == 36 and text.strip().count("-") == 4
 
 
+def _many_seasons(count: int) -> SeasonDirectory:
+    """A directory of ``count`` seasons of each kind (more than autocomplete may list),
+    one a month from July 2021, season 35 running in May 2024."""
+    start = datetime(2021, 6, 1, 17, tzinfo=UTC)
+
+    def when(months: int) -> dict[str, str]:
+        year, month = divmod(start.month - 1 + months, 12)
+        moment = start.replace(year=start.year + year, month=month + 1)
+        return {"ISO8601Date": moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+
+    seasons = [
+        {
+            "CsrSeasonFilePath": f"Csr/Seasons/CsrSeason{n}-1.json",
+            "SeasonMetadata": f"Seasons/Season{n}.json",
+            "StartDate": when(n),
+            "EndDate": when(n + 1),
+        }
+        for n in range(1, count + 1)
+    ]
+    csr = [{k: v for k, v in s.items() if k != "SeasonMetadata"} for s in seasons]
+    return build_directory(
+        SeasonCalendar.parse(json.dumps({"Seasons": seasons, "Events": []}).encode()),
+        CsrSeasonCalendar.parse(json.dumps({"Seasons": csr}).encode()),
+        {},
+    )
+
+
+MANY = _many_seasons(40)
+MAY_2024 = datetime(2024, 5, 15, tzinfo=UTC)
+
+
+def test_the_many_seasons_directory_has_more_than_25_of_each_kind() -> None:
+    assert len(MANY.csr) == len(MANY.record) == 40
+    assert [s.name for s in MANY.record if s.is_current(MAY_2024)] == ["Season 35"]
+
+
 @given(option_text, st.sampled_from(["csr", "record"]))
-def test_season_matching_never_fails(text: str, kind: str) -> None:
-    at = datetime(2024, 5, 1, tzinfo=UTC)
-    suggestions = DIRECTORY.suggest(kind, text, at)  # type: ignore[arg-type]
-    assert len(suggestions) <= 25
+def test_season_suggestions_are_the_first_25_matching_current_first(text: str, kind: str) -> None:
+    seasons = MANY.of(kind)  # type: ignore[arg-type]
+    wanted = text.strip().casefold()
+    matching = [
+        s
+        for s in seasons
+        if wanted in s.label(MAY_2024).casefold() or wanted in s.season_id.casefold()
+    ]
+    suggestions = MANY.suggest(kind, text, MAY_2024)  # type: ignore[arg-type]
+    assert len(suggestions) == min(25, len(matching))
+    assert all(s in matching for s in suggestions)
+    current = [s for s in matching if s.is_current(MAY_2024)]
+    if current:
+        assert suggestions[0] == current[0]
     for season in suggestions:
-        assert len(season.label(at)) < 200
+        assert len(season.label(MAY_2024)) < 200
     found = DIRECTORY.find(kind, text)  # type: ignore[arg-type]
     assert found is None or found.kind == kind
+
+
+@pytest.mark.parametrize("kind", ["csr", "record"])
+def test_season_suggestions_stop_at_25_with_the_current_season_first(kind: str) -> None:
+    suggestions = MANY.suggest(kind, "", MAY_2024)  # type: ignore[arg-type]
+    assert len(suggestions) == 25
+    assert suggestions[0].is_current(MAY_2024) and suggestions[0].name == "Season 35"
+    # Then newest first: seasons 40 down to 17 (35 is already first).
+    assert [s.name for s in suggestions[1:]] == [
+        f"Season {n}" for n in range(40, 15, -1) if n != 35
+    ][:24]
 
 
 # -- through the real bot --------------------------------------------------------------

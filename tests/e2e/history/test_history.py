@@ -204,7 +204,7 @@ async def test_placement_is_a_gap(world: World) -> None:
 
 
 async def test_long_history_draws_the_newest_rows(world: World) -> None:
-    cast(History, world.bot.get_cog("History")).max_points = 3
+    cast(History, world.bot.get_cog("History")).service.max_points = 3
     # 1000 .. 1090, from 39.5 to 30.5 days ago: 1050 .. 1090 in the last 35 days.
     await store(world, *(snap(NOBLE_SIX.xuid, 1000 + 10 * i, 39.5 - i) for i in range(10)))
     rec = await world.invoke("history", {"player": NOBLE_SIX.gamertag, "days": 35})
@@ -254,7 +254,7 @@ async def test_a_single_point_sits_at_the_end_of_the_period(world: World) -> Non
 
 
 async def test_exactly_max_points_rows_are_all_drawn(world: World) -> None:
-    cast(History, world.bot.get_cog("History")).max_points = 3
+    cast(History, world.bot.get_cog("History")).service.max_points = 3
     await store(
         world,
         snap(NOBLE_SIX.xuid, 1000, 40),  # the level when the period began

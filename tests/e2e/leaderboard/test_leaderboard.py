@@ -140,7 +140,7 @@ async def test_unknown_playlist_and_autocomplete(world: World) -> None:
 
 
 async def test_buttons_go_grey_after_the_timeout(world: World) -> None:
-    leaderboard_cog(world).pager_timeout = 0.3
+    leaderboard_cog(world).service.pager_timeout = 0.3
     for i in range(11):
         await track(world, FIRST_USER + i, FIRST_XUID + i, f"Ranked {i:02d}", 1500 - 10 * i)
     await rank_check(world)
@@ -154,7 +154,7 @@ async def test_buttons_go_grey_after_the_timeout(world: World) -> None:
         await world.discord.click(msg["id"], "page:next", user_id=FIRST_USER)
 
     # Paged: the timeout counts from the last press, whose token edits the message.
-    leaderboard_cog(world).pager_timeout = 1.0  # room for the press on a busy machine
+    leaderboard_cog(world).service.pager_timeout = 1.0  # room for the press on a busy machine
     rec = await world.invoke("leaderboard", {}, user_id=FIRST_USER)
     msg = rec.final_message()
     click = await world.discord.click(msg["id"], "page:next", user_id=FIRST_USER)

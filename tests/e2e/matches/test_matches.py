@@ -220,7 +220,7 @@ async def test_failed_details_leave_the_rest_of_the_line(world: World) -> None:
 
 
 async def test_buttons_go_grey_after_the_timeout(world: World) -> None:
-    cast(Matches, world.bot.get_cog("Matches")).pager_timeout = 0.3
+    cast(Matches, world.bot.get_cog("Matches")).service.pager_timeout = 0.3
     rec = await world.invoke("matches", {"player": NOBLE_SIX.gamertag, "count": 6})
     msg = rec.final_message()
     assert msg["embeds"][0]["footer"]["text"].startswith("Matches 1–5 of 6 · page 1 of 2")

@@ -47,8 +47,8 @@ async def warmed(world: World) -> Progression:
     """
     cog = cast(Progression, world.bot.get_cog("Progression"))
     assert type(cog).__name__ == "Progression"
-    if cog.warm_task is not None:
-        await cog.warm_task
+    if cog.service.warm_task is not None:
+        await cog.service.warm_task
     return cog
 
 
@@ -472,7 +472,7 @@ async def test_events_404_means_never_played(world: World) -> None:
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 async def test_timeouts_give_halo_unavailable(tmp_path: Path, command: str) -> None:
-    async with running_world(tmp_path, halo_request_deadline_seconds=2) as world:
+    async with running_world(tmp_path) as world:  # the short test deadline
         await warmed(world)
         options, pattern = COMMANDS[command]
         world.halo.fail(pattern, hang=True, times=None)
@@ -504,7 +504,7 @@ async def test_calendar_unavailable_before_the_first_build(tmp_path: Path, comma
 async def test_autocomplete_answers_fast_while_the_catalogue_is_not_ready(tmp_path: Path) -> None:
     async with FakeHalo() as halo:
         halo.fail("seasoncalendar", hang=True, times=None)
-        async with running_world(tmp_path, halo=halo, halo_request_deadline_seconds=3) as world:
+        async with running_world(tmp_path, halo=halo, halo_request_deadline_seconds=2) as world:
             started = time.monotonic()
             choices = await world.autocomplete("operation", {"operation": "ban"}, "operation")
             assert choices == []
@@ -512,7 +512,7 @@ async def test_autocomplete_answers_fast_while_the_catalogue_is_not_ready(tmp_pa
             halo.reset_faults()
             halo.release_hangs()
             cog = await warmed(world)
-            await cog.catalogue.get()  # the next build succeeds
+            await cog.service.catalogue.get()  # the next build succeeds
             choices = await world.autocomplete("events", {"event": "noble"}, "event")
             assert [c["value"] for c in choices] == ["ritualNobleIntentions"]
             assert choices[0]["name"].startswith("Noble Intentions")

@@ -445,7 +445,7 @@ async def test_upstream_failures_are_clear_private_errors(
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 async def test_timeouts_give_halo_unavailable(tmp_path: Path, command: str) -> None:
-    async with running_world(tmp_path, halo_request_deadline_seconds=2) as world:
+    async with running_world(tmp_path) as world:  # the short test deadline
         options, pattern = COMMANDS[command]
         world.halo.fail(pattern, hang=True, times=None)
         rec = await world.invoke(command, options)
@@ -456,7 +456,7 @@ async def test_timeouts_give_halo_unavailable(tmp_path: Path, command: str) -> N
 async def test_season_autocomplete_answers_fast_while_halo_hangs(tmp_path: Path) -> None:
     async with FakeHalo() as halo:
         halo.fail("seasoncalendar", hang=True, times=None)
-        async with running_world(tmp_path, halo=halo, halo_request_deadline_seconds=3) as world:
+        async with running_world(tmp_path, halo=halo, halo_request_deadline_seconds=2) as world:
             assert await world.autocomplete("csr", {"season": "ban"}, "season") == []
             halo.reset_faults()
             halo.release_hangs()

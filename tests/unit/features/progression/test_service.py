@@ -15,6 +15,19 @@ from hypothesis import strategies as st
 from bot.common.errors import HaloUnavailableError, NoDataError
 from bot.core.embeds import FIELD_VALUE_MAX, TOTAL_MAX
 from bot.core.resolver import Player
+from bot.features.progression.calendar import (
+    KNOWN_MISSING_EVENTS,
+    Run,
+    catalogue_skeleton,
+    parse_date_range,
+)
+from bot.features.progression.catalogue import (
+    Catalogue,
+    CatalogueService,
+    TrackInfo,
+    build_catalogue,
+    humanize_track_id,
+)
 from bot.features.progression.embeds import (
     event_embed,
     events_embed,
@@ -23,18 +36,7 @@ from bot.features.progression.embeds import (
     rank_text,
     xp_text,
 )
-from bot.features.progression.service import (
-    KNOWN_MISSING_EVENTS,
-    Catalogue,
-    CatalogueService,
-    Run,
-    Standing,
-    TrackInfo,
-    build_catalogue,
-    catalogue_skeleton,
-    humanize_track_id,
-    parse_date_range,
-)
+from bot.features.progression.standing import Standing
 from bot.halo.client import HaloClient
 from bot.halo.models import PlayerRewardTrack, RewardTrack, SeasonCalendar
 from tests.fakes.halo_server import fixture

@@ -11,7 +11,7 @@ from bot.core.playlists import KNOWN_PLAYLISTS, RankedPlaylist, known_playlist
 from bot.core.resolver import Player
 from bot.features.stats.embeds import csr_embed, service_record_embed, standing_text
 from bot.features.stats.seasons import build_directory, csr_fallback_name, name_from_path
-from bot.features.stats.service import MedalTally, PlaylistStanding, best_standing
+from bot.features.stats.standings import MedalTally, PlaylistStanding, best_standing
 from bot.halo.models import CsrResult, CsrSeasonCalendar, SeasonCalendar, ServiceRecord
 from tests.fakes.halo_server import csr_result
 from tests.support.paths import HALO_FIXTURES
@@ -54,7 +54,7 @@ def test_directory_merges_both_calendars() -> None:
     assert directory.find("record", "Season7-Op1") is not None
     assert directory.find("csr", "nothing like it") is None
     at = datetime(2024, 5, 15, tzinfo=UTC)
-    assert directory.current("csr", at) == s7
+    assert [s for s in directory.csr if s.is_current(at)] == [s7]
     assert directory.suggest("csr", "", at)[0] == s7
 
 
