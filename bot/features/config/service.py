@@ -163,6 +163,13 @@ class ConfigService:
     # ---------------------------------------------------------------- members
 
     async def track(self, guild_id: int, member: discord.abc.User) -> Notice:
+        """Follow ``member``'s rank here. Only a member of this server (Discord resolves a
+        member of the server as :class:`discord.Member`): anybody else is refused before
+        anything about their link is read, so nothing about them is revealed or stored."""
+        if not isinstance(member, discord.Member) or member.guild.id != guild_id:
+            raise InvalidOptionError(
+                "I can only track members of this server. Nothing was changed."
+            )
         name = escape(member.display_name)
         try:
             added = await self.db.tracked.track(guild_id, member.id)
