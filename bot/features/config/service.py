@@ -329,7 +329,13 @@ class ConfigService:
         """Show, change or re-give the rank roles. ``caller``: the member running it (a
         role can be mapped only by someone who could give it themselves)."""
         _check_options(request)
-        if request.tier is not None and request.role is not None and guild is not None:
+        if request.tier is not None and request.role is not None:
+            if guild is None:
+                raise PermissionDeniedError(
+                    "Discord did not tell me about this server's roles, so I can't check "
+                    f"that {request.role.mention} is one I may give and you could give "
+                    "yourself: no role was mapped. Try again in a minute. Nothing was changed."
+                )
             _check_mappable(guild, caller, request.role, request.tier)
         only_resync = request.resync and request.tier is None and request.playlist is None
         if only_resync and not await self.db.rank_roles.mapping(guild_id):
