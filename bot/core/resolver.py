@@ -56,6 +56,8 @@ LOOKUP_FLUSH_SECONDS = 1.0
 GAMERTAG_MAX_AGE = timedelta(hours=24)
 #: Whether a user is a member of a guild now: ``(guild_id, user_id) -> bool``.
 MembershipCheck = Callable[[int, int], Awaitable[bool]]
+#: Whether the bot itself is in a guild (was added there): ``guild_id -> bool``.
+GuildCheck = Callable[[int], bool]
 NOT_A_MEMBER_HERE = (
     "I only look up a member's linked account in a server they are in: name their gamertag instead."
 )
@@ -104,10 +106,18 @@ class PlayerResolver:
         #: Tells whether a mentioned member is in the server (set by the bot once it
         #: can ask Discord); without it, nobody else's link is shown by mention.
         self._membership: MembershipCheck | None = None
+        #: Tells whether the bot is in a server (set by the bot); lookups are noted only
+        #: for servers it was added to, never for servers a user-installed command runs
+        #: in. Without it (no Discord at hand) every server's lookups are noted.
+        self._bot_in_guild: GuildCheck | None = None
 
     def use_membership(self, check: MembershipCheck) -> None:
         """How to tell whether a mentioned member is in the server of the command."""
         self._membership = check
+
+    def use_guild_check(self, check: GuildCheck) -> None:
+        """How to tell whether the bot is in a server (lookups are noted only there)."""
+        self._bot_in_guild = check
 
     async def may_show_link(self, user_id: int, *, caller_id: int, guild_id: int | None) -> bool:
         """Whether ``caller_id`` may see which account ``user_id`` linked: their own, or
@@ -147,7 +157,7 @@ class PlayerResolver:
                 )
             else:
                 player = await self.resolve_ref(ref, confirm_links=confirm_links)
-        if guild_id is not None:
+        if guild_id is not None and (self._bot_in_guild is None or self._bot_in_guild(guild_id)):
             self._note_lookup(guild_id, caller_id, player.xuid)
         return player
 
