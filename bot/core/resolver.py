@@ -61,6 +61,22 @@ GuildCheck = Callable[[int], bool]
 NOT_A_MEMBER_HERE = (
     "I only look up a member's linked account in a server they are in: name their gamertag instead."
 )
+NOT_ADDED_HERE = (
+    "I look up members' linked accounts only in servers where I was added, not in servers "
+    "where I am installed to somebody's account: name their gamertag instead."
+)
+MEMBERSHIP_UNKNOWN = (
+    "Discord did not answer whether that member is in this server, so I did not look up "
+    "their linked account: try again in a minute, or name their gamertag instead."
+)
+
+
+class DiscordUnavailableError(UserFacingError):
+    """Discord could not answer a question the command needs (5xx, refused, timed out)."""
+
+    title = "Discord did not answer"
+
+
 #: Halo failing now: a remembered (if old) answer is better than none.
 _HALO_DOWN = (HaloUnavailableError, RateLimitedError, HaloDataError, SignInExpiredError)
 
@@ -121,16 +137,25 @@ class PlayerResolver:
 
     async def may_show_link(self, user_id: int, *, caller_id: int, guild_id: int | None) -> bool:
         """Whether ``caller_id`` may see which account ``user_id`` linked: their own, or
-        a member of the server where the command runs (never in a DM)."""
+        a member of the server where the command runs (never in a DM). Raises
+        PermissionDeniedError in a server the bot was not added to, and
+        DiscordUnavailableError when Discord cannot tell whether they are a member."""
         if user_id == caller_id:
             return True
         if guild_id is None or self._membership is None:
             return False
+        if self._bot_in_guild is not None and not self._bot_in_guild(guild_id):
+            raise PermissionDeniedError(NOT_ADDED_HERE)
         try:
             return await self._membership(guild_id, user_id)
-        except Exception:
-            log.warning("Could not check whether user %s is in guild %s", user_id, guild_id)
-            return False
+        except Exception as exc:
+            log.warning(
+                "Could not check whether user %s is in guild %s: %s",
+                user_id,
+                guild_id,
+                type(exc).__name__,
+            )
+            raise DiscordUnavailableError(MEMBERSHIP_UNKNOWN) from exc
 
     async def resolve(
         self,
