@@ -108,21 +108,22 @@ async def run_bot(settings: Settings) -> None:
             logged_in = True
         await use_api_gateway(bot)  # the gateway URL answers too before we go on
 
+    clean = False  # "Stopped cleanly" only then: a fatal error ends with its own line
     try:
         await metrics.start()
         async with bot:
-            if not await _until_connected(first_connection, stopping):
-                return
-            runner = asyncio.create_task(bot.connect(reconnect=True), name="discord")
-            waiter = asyncio.create_task(stopping.wait(), name="stop-signal")
-            done, _ = await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            if runner in done:
-                waiter.cancel()
-                runner.result()  # re-raise a fatal gateway failure
-            else:
-                await bot.close()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await runner
+            if await _until_connected(first_connection, stopping):
+                runner = asyncio.create_task(bot.connect(reconnect=True), name="discord")
+                waiter = asyncio.create_task(stopping.wait(), name="stop-signal")
+                done, _ = await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                if runner in done:
+                    waiter.cancel()
+                    runner.result()  # re-raise a fatal gateway failure
+                else:
+                    await bot.close()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await runner
+        clean = True
     except discord.LoginFailure:
         raise ConfigError(
             "DISCORD_TOKEN was refused by Discord (401): reset it in the Developer Portal."
@@ -137,7 +138,8 @@ async def run_bot(settings: Settings) -> None:
     finally:
         await metrics.stop()
         await services.close()
-        log.info("Stopped cleanly")
+        if clean:
+            log.info("Stopped cleanly")
 
 
 async def _discord_check(token: str) -> str:

@@ -56,9 +56,27 @@ LOOKUP_FLUSH_SECONDS = 1.0
 GAMERTAG_MAX_AGE = timedelta(hours=24)
 #: Whether a user is a member of a guild now: ``(guild_id, user_id) -> bool``.
 MembershipCheck = Callable[[int, int], Awaitable[bool]]
+#: Whether the bot itself is in a guild (was added there): ``guild_id -> bool``.
+GuildCheck = Callable[[int], bool]
 NOT_A_MEMBER_HERE = (
     "I only look up a member's linked account in a server they are in: name their gamertag instead."
 )
+NOT_ADDED_HERE = (
+    "I look up members' linked accounts only in servers where I was added, not in servers "
+    "where I am installed to somebody's account: name their gamertag instead."
+)
+MEMBERSHIP_UNKNOWN = (
+    "Discord did not answer whether that member is in this server, so I did not look up "
+    "their linked account: try again in a minute, or name their gamertag instead."
+)
+
+
+class DiscordUnavailableError(UserFacingError):
+    """Discord could not answer a question the command needs (5xx, refused, timed out)."""
+
+    title = "Discord did not answer"
+
+
 #: Halo failing now: a remembered (if old) answer is better than none.
 _HALO_DOWN = (HaloUnavailableError, RateLimitedError, HaloDataError, SignInExpiredError)
 
@@ -104,23 +122,40 @@ class PlayerResolver:
         #: Tells whether a mentioned member is in the server (set by the bot once it
         #: can ask Discord); without it, nobody else's link is shown by mention.
         self._membership: MembershipCheck | None = None
+        #: Tells whether the bot is in a server (set by the bot); lookups are noted only
+        #: for servers it was added to, never for servers a user-installed command runs
+        #: in. Without it (no Discord at hand) every server's lookups are noted.
+        self._bot_in_guild: GuildCheck | None = None
 
     def use_membership(self, check: MembershipCheck) -> None:
         """How to tell whether a mentioned member is in the server of the command."""
         self._membership = check
 
+    def use_guild_check(self, check: GuildCheck) -> None:
+        """How to tell whether the bot is in a server (lookups are noted only there)."""
+        self._bot_in_guild = check
+
     async def may_show_link(self, user_id: int, *, caller_id: int, guild_id: int | None) -> bool:
         """Whether ``caller_id`` may see which account ``user_id`` linked: their own, or
-        a member of the server where the command runs (never in a DM)."""
+        a member of the server where the command runs (never in a DM). Raises
+        PermissionDeniedError in a server the bot was not added to, and
+        DiscordUnavailableError when Discord cannot tell whether they are a member."""
         if user_id == caller_id:
             return True
         if guild_id is None or self._membership is None:
             return False
+        if self._bot_in_guild is not None and not self._bot_in_guild(guild_id):
+            raise PermissionDeniedError(NOT_ADDED_HERE)
         try:
             return await self._membership(guild_id, user_id)
-        except Exception:
-            log.warning("Could not check whether user %s is in guild %s", user_id, guild_id)
-            return False
+        except Exception as exc:
+            log.warning(
+                "Could not check whether user %s is in guild %s: %s",
+                user_id,
+                guild_id,
+                type(exc).__name__,
+            )
+            raise DiscordUnavailableError(MEMBERSHIP_UNKNOWN) from exc
 
     async def resolve(
         self,
@@ -147,7 +182,7 @@ class PlayerResolver:
                 )
             else:
                 player = await self.resolve_ref(ref, confirm_links=confirm_links)
-        if guild_id is not None:
+        if guild_id is not None and (self._bot_in_guild is None or self._bot_in_guild(guild_id)):
             self._note_lookup(guild_id, caller_id, player.xuid)
         return player
 

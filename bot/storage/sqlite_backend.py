@@ -1,7 +1,8 @@
 """The SQLite engine: one aiosqlite connection to a file (or ``:memory:``).
 
 At open the file is created owner-only (0600; SQLite gives its ``-wal``/``-shm`` files
-the database file's mode) in a folder created 0700, an exclusive lock file
+the database file's mode; files an older bot left group/world-readable are made 0600)
+in a folder created 0700, an exclusive lock file
 ``<db>.lock`` is held for a bot process (a second bot on the same file refuses to
 start), and ``PRAGMA quick_check`` stops a damaged file before anything writes to it.
 """
@@ -75,6 +76,44 @@ def _create_owner_only(path: Path) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+def _tighten_existing(path: Path) -> None:
+    """Files an older bot created group/world-readable (the database, ``-wal``, ``-shm``):
+    made 0600 when this user owns them (one INFO line); otherwise one WARNING naming the
+    file and the chmod to run."""
+    tightened: list[str] = []
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            st = file.stat()
+        except FileNotFoundError:
+            continue
+        if not st.st_mode & 0o077:
+            continue
+        if st.st_uid != os.getuid():
+            log.warning(
+                "%s is readable by other users (mode %o) and owned by another user: "
+                "run `chmod 600 %s` as its owner",
+                file,
+                st.st_mode & 0o777,
+                file,
+            )
+            continue
+        try:
+            os.chmod(file, FILE_MODE)
+        except OSError as exc:
+            log.warning(
+                "%s is readable by other users (mode %o) and could not be changed (%s): "
+                "run `chmod 600 %s`",
+                file,
+                st.st_mode & 0o777,
+                exc.strerror,
+                file,
+            )
+            continue
+        tightened.append(f"{file} (was {st.st_mode & 0o777:o})")
+    if tightened:
+        log.info("Made the database files owner-only (0600): %s", ", ".join(tightened))
 
 
 def _take_lock(path: Path) -> int:
@@ -183,6 +222,9 @@ class SqliteBackend:
                 f"(`sqlite3 {self._path} .recover` can save readable rows), or delete "
                 "it to start empty"
             )
+        # A few local syscalls, like _prepare_files; after the check, so a damaged
+        # file is refused with its one line and left as it was.
+        _tighten_existing(Path(self._path))
 
     async def configure(self) -> None:
         mode = await self.fetchone("PRAGMA journal_mode = WAL")

@@ -1905,6 +1905,13 @@ class FakeDiscord:
         schema: list[JSONDict] | None = None
         if found is not None:
             cmd, scope = found
+            contexts = cmd.get("contexts")
+            if strict and contexts is not None and payload["context"] not in contexts:
+                # Discord offers a command only in the contexts it was synced for.
+                raise PermissionError(
+                    f"/{parts[0]} is not available in context {payload['context']} "
+                    f"(synced contexts: {contexts})"
+                )
             data["id"] = cmd["id"]
             if scope is not None:
                 data["guild_id"] = str(scope)

@@ -143,4 +143,5 @@ async def setup(bot: HaloBot) -> None:
     button = bind_verify_button(service)
     bot.add_dynamic_items(button)
     bot.resolver.use_membership(DiscordMembership(bot))
+    bot.resolver.use_guild_check(lambda guild_id: bot.get_guild(guild_id) is not None)
     await bot.add_cog(Accounts(service, button))

@@ -153,8 +153,8 @@ def unlink_embed(outcome: UnlinkOutcome) -> SafeEmbed:
     ]
     if outcome.roles_left:
         lines.append(
-            f"{plural(outcome.roles_left, 'rank role')} could not be taken back now (I lack the "
-            "permission there): a server admin can remove them by hand."
+            f"{plural(outcome.roles_left, 'rank role')} could not be taken back now "
+            f"({outcome.roles_left_why}): a server admin can remove them by hand."
         )
     return SafeEmbed(title="Forgotten", description="\n".join(lines), colour=COLOUR_OK)
 

@@ -25,6 +25,7 @@ from bot.storage.models import ForgottenMember, GuildVerification, LinkCode, Lin
 
 if TYPE_CHECKING:
     from bot.core.resolver import Player, PlayerResolver
+    from bot.features.announcements.roles import RoleSyncReport
     from bot.features.announcements.service import RankRoleService
     from bot.halo.client import HaloClient
     from bot.storage import Database
@@ -73,6 +74,8 @@ class UnlinkOutcome:
     removed: LinkedAccount | None
     forgotten: ForgottenMember | None = None
     roles_left: int = 0  # rank roles that could not be taken back (forget only)
+    #: Why they could not, in words (forget only, when ``roles_left``).
+    roles_left_why: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,16 +194,18 @@ class AccountsService:
         removed = await self.db.accounts.get(user_id)
         guilds = await self.db.rank_roles.guilds_granted_to(user_id)
         forgotten = await self.db.verification.forget_member(user_id)
+        report: RoleSyncReport | None = None
         if guilds:
             # Untracked now, so the sync takes back every rank role given to them.
             task = self.rank_roles.sync_soon(guilds)
             try:
-                await asyncio.wait_for(asyncio.shield(task), FORGET_ROLES_SECONDS)
+                report = await asyncio.wait_for(asyncio.shield(task), FORGET_ROLES_SECONDS)
             except Exception:
                 log.warning("Taking back the rank roles of user %s did not finish", user_id)
         roles_left = await self.db.rank_roles.forget_member(user_id)
         log.info("User %s asked to be forgotten", user_id)
-        return UnlinkOutcome(removed, forgotten, roles_left)
+        why = _why_roles_left(report) if roles_left else ""
+        return UnlinkOutcome(removed, forgotten, roles_left, why)
 
     # ---------------------------------------------------------------- /whois
 
@@ -226,3 +231,14 @@ class AccountsService:
             else None
         )
         return WhoisOutcome(account, is_caller, vouched)
+
+
+def _why_roles_left(report: RoleSyncReport | None) -> str:
+    """Why rank roles were left on a forgotten member, from the sync that tried."""
+    if report is None:
+        return "Discord did not finish taking them back in time"
+    if report.problems:
+        return "I lack the permission to take them back there"
+    if report.failed:
+        return "Discord returned an error when I tried to take them back"
+    return "I am not in that server any more, or not connected to it just now"

@@ -2,7 +2,9 @@
 
 On start (once the bot is ready) the outbox is posted first: announcements a
 previous run queued but did not post. The first poll runs one interval after the
-start, then every interval. A failing cycle is logged and the loop goes on.
+start, then every interval. A failing cycle never ends the loop; cycles that keep
+failing are logged once, then hourly, then once when they recover
+(:mod:`bot.features.announcements.failures`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bot.common.text import plural
 from bot.core.bot import HaloBot
 from bot.features.announcements.cycle import CycleReport, FlushReport, RankWatcher
 from bot.features.announcements.delivery import DiscordPoster
+from bot.features.announcements.failures import CycleFailures
 from bot.features.announcements.leases import cycle_leases_for
 from bot.features.announcements.roles import RoleSync, RoleSyncReport
 from bot.features.announcements.service import RankRoleService, rank_role_service
@@ -33,6 +36,7 @@ class RankAnnouncements(commands.Cog):
         self.started = asyncio.Event()
         self.last_report: CycleReport | None = None
         self.startup_flush: FlushReport | None = None
+        self.failures = CycleFailures(logger=log)
         self.poll.change_interval(seconds=bot.settings.rank_poll_seconds)
 
     @property
@@ -59,9 +63,11 @@ class RankAnnouncements(commands.Cog):
             return  # the first cycle runs one interval after the start
         try:
             await self.run_once(wait_for_roles=False)
-        except Exception:
+        except Exception as exc:
             # One bad cycle (database, bug) must never end the loop.
-            log.exception("Rank announcement cycle failed")
+            self.failures.failed(exc)
+        else:
+            self.failures.succeeded()
 
     @poll.before_loop
     async def _before_poll(self) -> None:

@@ -167,8 +167,14 @@ class AdminConfig(commands.Cog):
         guild_id = _guild_id(interaction)
         await interaction.client.limits.check(guild_id, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=True)
+        guild = interaction.guild
+        is_owner = guild is not None and guild.owner_id == interaction.user.id
         answer = await self.service.link_member(
-            guild_id, member, gamertag, admin_id=interaction.user.id
+            guild_id,
+            member,
+            gamertag,
+            admin_id=interaction.user.id,
+            may_vouch_for_self=is_owner or interaction.permissions.administrator,
         )
         await interaction.followup.send(embed=notice_embed(answer), ephemeral=True)
 

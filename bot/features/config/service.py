@@ -163,6 +163,13 @@ class ConfigService:
     # ---------------------------------------------------------------- members
 
     async def track(self, guild_id: int, member: discord.abc.User) -> Notice:
+        """Follow ``member``'s rank here. Only a member of this server (Discord resolves a
+        member of the server as :class:`discord.Member`): anybody else is refused before
+        anything about their link is read, so nothing about them is revealed or stored."""
+        if not isinstance(member, discord.Member) or member.guild.id != guild_id:
+            raise InvalidOptionError(
+                "I can only track members of this server. Nothing was changed."
+            )
         name = escape(member.display_name)
         try:
             added = await self.db.tracked.track(guild_id, member.id)
@@ -201,14 +208,28 @@ class ConfigService:
         return notice("Member untracked", f"This server no longer follows **{name}**.")
 
     async def link_member(
-        self, guild_id: int, member: discord.abc.User, gamertag: str, *, admin_id: int
+        self,
+        guild_id: int,
+        member: discord.abc.User,
+        gamertag: str,
+        *,
+        admin_id: int,
+        may_vouch_for_self: bool = False,
     ) -> Notice:
         """An admin links ``member`` to ``gamertag`` as verified in this server (checked
         in person): linked if they were not, vouched for here, tracked here, in one
-        transaction. A member linked to another account keeps it: only they change it."""
+        transaction. A member linked to another account keeps it: only they change it.
+        Vouching for yourself needs ``may_vouch_for_self`` (server owner or Administrator),
+        and a XUID another member proved with their service tag stays theirs."""
         name = escape(member.display_name)
         if member.bot:
             raise InvalidOptionError("Bots can't have a Halo account. Nothing was changed.")
+        if member.id == admin_id and not may_vouch_for_self:
+            raise PermissionDeniedError(
+                "Only the server owner or a member with Administrator can vouch for their "
+                "own link: ask another admin, or verify it yourself with `/link` and its "
+                "Verify button. Nothing was changed."
+            )
         ref = parse_player(gamertag)
         if ref.kind == "member":
             raise InvalidPlayerError("Give the member's gamertag or XUID, not a mention.")
@@ -220,6 +241,17 @@ class ConfigService:
                 raise PermissionDeniedError(
                     f"**{name}** is linked to **{escape(current.gamertag)}**, another account: "
                     "only they can change that (`/link`, or `/unlink` first). Nothing was changed."
+                )
+            owners = [
+                a.user_id
+                for a in await db.accounts.for_xuid(player.xuid, tx=tx)
+                if a.verified and a.user_id != member.id
+            ]
+            if owners:
+                raise PermissionDeniedError(
+                    f"**{escape(player.gamertag)}** was verified by <@{owners[0]}> with its "
+                    "service tag: they proved they own it, so it can't be vouched for "
+                    "another member. Nothing was changed."
                 )
             if current is None:
                 await db.accounts.link(
@@ -236,7 +268,10 @@ class ConfigService:
         ]
         if others:
             mentions = ", ".join(f"<@{o}>" for o in others)
-            lines.append(f"That account is no longer counted as verified here for {mentions}.")
+            lines.append(
+                f"That account is no longer counted as verified here for {mentions}: "
+                "their link stops counting in this server."
+            )
         self.rank_roles.sync_soon(guild_id)
         return notice("Member linked", *lines)
 
@@ -294,7 +329,13 @@ class ConfigService:
         """Show, change or re-give the rank roles. ``caller``: the member running it (a
         role can be mapped only by someone who could give it themselves)."""
         _check_options(request)
-        if request.tier is not None and request.role is not None and guild is not None:
+        if request.tier is not None and request.role is not None:
+            if guild is None:
+                raise PermissionDeniedError(
+                    "Discord did not tell me about this server's roles, so I can't check "
+                    f"that {request.role.mention} is one I may give and you could give "
+                    "yourself: no role was mapped. Try again in a minute. Nothing was changed."
+                )
             _check_mappable(guild, caller, request.role, request.tier)
         only_resync = request.resync and request.tier is None and request.playlist is None
         if only_resync and not await self.db.rank_roles.mapping(guild_id):

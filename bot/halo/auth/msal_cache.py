@@ -25,14 +25,31 @@ log = logging.getLogger(__name__)
 FileSignature = tuple[int, int, int]
 
 
+def make_private_folder(folder: Path) -> None:
+    """Create ``folder`` and its missing parents owner-only (0700, whatever the umask);
+    folders that exist are kept as they are."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for part in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            part.mkdir(mode=0o700)
+            os.chmod(part, 0o700)  # mkdir's mode is filtered by the umask
+
+
 def write_private_file(path: Path, text: str) -> None:
     """Atomically replace ``path`` with ``text``, readable by the owner only (0600).
 
     The data goes to a temporary file created with mode 0600 in the same folder,
     is flushed to disk, then renamed over ``path``: a crash leaves either the old
-    or the new file, never half of one, and never a world-readable copy.
+    or the new file, never half of one, and never a world-readable copy. Missing
+    folders are created 0700.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -71,7 +88,7 @@ def lock_path_for(path: Path) -> Path:
 def locked(path: Path) -> Iterator[None]:
     """Hold the exclusive lock of the cache file ``path`` (blocks until it is free)."""
     lock = lock_path_for(path)
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(lock.parent)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from bot import __version__
-from bot.core.installs import USER_INSTALLABLE
+from bot.core.installs import DM_TOO, USER_INSTALLABLE
 from bot.features.help.service import EXAMPLES
 from tests.support.discord import GUILD_ID, USER_ID
 from tests.support.world import World, running_world
@@ -120,6 +120,9 @@ def check_installs(payload: list[dict[str, Any]]) -> None:
         if command["name"] in USER_INSTALLABLE:
             assert command["integration_types"] == [0, 1], command["name"]
             assert command["contexts"] == [0, 1, 2], command["name"]
+        elif command["name"] in DM_TOO:  # server-installed, and in the bot's DM
+            assert command["integration_types"] == [0], command["name"]
+            assert command["contexts"] == [0, 1], command["name"]
         else:
             assert command["integration_types"] == [0], command["name"]
             assert command["contexts"] == [0], command["name"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 import stat
@@ -181,17 +182,33 @@ async def test_database_files_are_owner_only_and_folders_0700(tmp_path: Path) ->
         os.umask(old)
 
 
-async def test_existing_folder_and_file_modes_are_kept(tmp_path: Path) -> None:
+async def test_existing_folder_is_kept_and_older_files_are_made_owner_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     folder = tmp_path / "shared"
     folder.mkdir(mode=0o755)
     os.chmod(folder, 0o755)
     path = folder / "bot.db"
-    with contextlib.closing(sqlite3.connect(path)):
-        pass
-    os.chmod(path, 0o640)
-    async with await Database.open(path) as db:
-        assert await db.accounts.count() == 0
-    assert (mode(folder), mode(path)) == (0o755, 0o640)
+    files = (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+    # An older bot's files, 0644, with a WAL still open in another connection.
+    with contextlib.closing(sqlite3.connect(path)) as holder:
+        holder.execute("PRAGMA journal_mode = WAL")
+        holder.execute("CREATE TABLE kept (x)")
+        holder.commit()
+        for file in files:
+            os.chmod(file, 0o644)
+        caplog.set_level(logging.INFO, logger="bot.storage.sqlite_backend")
+        async with await Database.open(path) as db:
+            assert await db.accounts.count() == 0
+        assert [mode(f) for f in files] == [0o600, 0o600, 0o600]
+    assert mode(folder) == 0o755  # a folder the operator made is theirs
+    said = [r for r in caplog.records if "owner-only" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelno == logging.INFO, [r.getMessage() for r in said]
+    assert all(str(f) in said[0].getMessage() for f in files)
+    caplog.clear()
+    async with await Database.open(path):
+        pass  # already 0600: nothing more to say
+    assert not [r for r in caplog.records if "owner-only" in r.getMessage()]
 
 
 # --------------------------------------------------------------------------- damaged files
