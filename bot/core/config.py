@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     guild_commands_per_minute: int = Field(default=30, ge=1)
     user_cooldown_seconds: float = Field(default=3.0, ge=0)
     halo_request_deadline_seconds: float = Field(default=10.0, gt=0, le=600)
+    #: Players per CSR request; lowered for the rest of the run if Halo rejects a batch.
+    halo_csr_batch_size: int = Field(default=30, ge=1, le=50)
 
     @field_validator("log_level", mode="before")
     @classmethod

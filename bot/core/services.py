@@ -59,7 +59,7 @@ async def build_services(settings: Settings) -> Services:
             api_base=settings.halo_api_base_url,
             policy=RetryPolicy(deadline=settings.halo_request_deadline_seconds),
         )
-        halo = HaloClient(http)
+        halo = HaloClient(http, csr_batch_size=settings.halo_csr_batch_size)
         resolver = PlayerResolver(halo, db)
         limits = CommandLimits.from_settings(settings)
     except BaseException:
