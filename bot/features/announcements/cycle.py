@@ -26,9 +26,11 @@ commit loses nothing (the next cycle sees the same change against the old snapsh
 and a crash after it leaves pending rows that the next start posts. Every message is
 sent with a nonce derived from its outbox keys and ``enforce_nonce`` (discord.py sets
 it with any nonce), and its rows are marked sent in one transaction right after.
-Remaining window: if the process dies after Discord accepted a message but before
-``mark_sent`` committed, the restart sends it again with the same nonce; Discord only
-deduplicates nonces for a few minutes, so a restart later than that posts it twice.
+If that write fails (database or disk full), the delivered keys stay in memory and are
+never posted again; every flush tries the write again, and the failure is logged once
+per episode. Remaining window: if the process dies after Discord accepted a message but
+before ``mark_sent`` committed, the restart sends it again with the same nonce; Discord
+only deduplicates nonces for a few minutes, so a restart later than that posts it twice.
 """
 
 from __future__ import annotations
@@ -151,6 +153,10 @@ class RankWatcher:
         self._cycle_lock = asyncio.Lock()
         self._flush_lock = asyncio.Lock()
         self._last_maintenance: datetime | None = None
+        #: Keys Discord accepted whose ``mark_sent`` has not committed yet (database or
+        #: disk full): never posted again, written again at every flush until it works.
+        self._delivered: dict[str, int] = {}
+        self._record_failing = False
 
     # ------------------------------------------------------------------ cycle
 
@@ -381,12 +387,13 @@ class RankWatcher:
         if self.poster is None:
             return report
         async with self._flush_lock:
+            await self._record_delivered()
             attempted: set[str] = set()
             while True:
                 rows = [
                     r
                     for r in await self.db.announcements.pending(FLUSH_BATCH)
-                    if r.key not in attempted
+                    if r.key not in attempted and r.key not in self._delivered
                 ]
                 if not rows:
                     break
@@ -447,15 +454,43 @@ class RankWatcher:
                         log.warning("Guild %s announce channel: %s", guild_id, exc.problem)
                         await self.db.guilds.set_channel_problem(guild_id, exc.problem)
                     continue
-                async with self.db.transaction() as tx:
-                    for key in keys:
-                        await self.db.announcements.mark_sent(key, message_id, tx=tx)
+                self._delivered.update(dict.fromkeys(keys, message_id))
+                await self._record_delivered()
                 report.messages += 1
                 report.sent += len(keys)
                 delivered.add(guild_id)
         for guild_id in delivered - set(broken):
             if settings_cache[guild_id].channel_problem is not None:
                 await self.db.guilds.set_channel_problem(guild_id, None)
+
+    async def _record_delivered(self) -> None:
+        """Mark every delivered key sent, in one transaction. A failure (database or disk
+        full) keeps them in memory, so they are never posted again, and is logged once
+        per episode; the next flush tries again."""
+        if not self._delivered:
+            return
+        delivered = dict(self._delivered)
+        try:
+            async with self.db.transaction() as tx:
+                for key, message_id in delivered.items():
+                    await self.db.announcements.mark_sent(key, message_id, tx=tx)
+        except Exception as exc:
+            if not self._record_failing:
+                self._record_failing = True
+                log.error(
+                    "Could not record %d posted announcement(s) as sent (%s: %s); keeping "
+                    "them in memory so they are not posted again (is the disk full?). "
+                    "Retrying at every rank check; a restart before it works posts them again",
+                    len(delivered),
+                    exc.__class__.__name__,
+                    exc,
+                )
+            return
+        for key in delivered:
+            self._delivered.pop(key, None)
+        if self._record_failing:
+            self._record_failing = False
+            log.warning("Recorded %d posted announcement(s) as sent again", len(delivered))
 
     async def _give_up(self, keys: list[str], reason: str, report: FlushReport) -> None:
         for key in keys:
