@@ -87,6 +87,8 @@ class FlushReport:
     failed: int = 0  # announcements given up (channel problem, too old, unreadable)
     deferred: int = 0  # left pending for a later try (Discord or network trouble)
     problems: dict[int, str] = field(default_factory=dict)  # guild -> recorded problem
+    unrecorded: int = 0  # posted, but not yet recorded as sent (kept in memory)
+    record_error: str | None = None  # why recording them failed
 
 
 @dataclass
@@ -174,6 +176,8 @@ class RankWatcher:
         if flush and self.poster is not None:
             try:
                 report.flush = await self.flush_outbox()
+                if report.flush.record_error is not None:
+                    report.errors.append(f"flush: {report.flush.record_error}")
             except Exception as exc:
                 log.exception("Posting rank announcements failed")
                 report.errors.append(f"flush: {exc.__class__.__name__}: {exc}")
@@ -387,7 +391,7 @@ class RankWatcher:
         if self.poster is None:
             return report
         async with self._flush_lock:
-            await self._record_delivered()
+            await self._record_delivered(report)
             attempted: set[str] = set()
             while True:
                 rows = [
@@ -455,7 +459,7 @@ class RankWatcher:
                         await self.db.guilds.set_channel_problem(guild_id, exc.problem)
                     continue
                 self._delivered.update(dict.fromkeys(keys, message_id))
-                await self._record_delivered()
+                await self._record_delivered(report)
                 report.messages += 1
                 report.sent += len(keys)
                 delivered.add(guild_id)
@@ -463,7 +467,7 @@ class RankWatcher:
             if settings_cache[guild_id].channel_problem is not None:
                 await self.db.guilds.set_channel_problem(guild_id, None)
 
-    async def _record_delivered(self) -> None:
+    async def _record_delivered(self, report: FlushReport) -> None:
         """Mark every delivered key sent, in one transaction. A failure (database or disk
         full) keeps them in memory, so they are never posted again, and is logged once
         per episode; the next flush tries again."""
@@ -475,6 +479,8 @@ class RankWatcher:
                 for key, message_id in delivered.items():
                     await self.db.announcements.mark_sent(key, message_id, tx=tx)
         except Exception as exc:
+            report.unrecorded = len(delivered)
+            report.record_error = f"{exc.__class__.__name__}: {exc}"
             if not self._record_failing:
                 self._record_failing = True
                 log.error(
@@ -488,6 +494,7 @@ class RankWatcher:
             return
         for key in delivered:
             self._delivered.pop(key, None)
+        report.unrecorded, report.record_error = 0, None
         if self._record_failing:
             self._record_failing = False
             log.warning("Recorded %d posted announcement(s) as sent again", len(delivered))
