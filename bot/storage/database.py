@@ -39,6 +39,7 @@ import aiosqlite
 
 from bot.storage.accounts import LinkedAccounts
 from bot.storage.announcements import Announcements
+from bot.storage.departures import DepartedGuilds
 from bot.storage.guild_settings import GuildSettingsRepo
 from bot.storage.models import (
     ConstraintError,
@@ -49,6 +50,7 @@ from bot.storage.models import (
 )
 from bot.storage.players import KnownPlayers
 from bot.storage.rank_roles import RankRoles
+from bot.storage.schedule import PollSchedule
 from bot.storage.snapshots import RankSnapshots
 from bot.storage.tracked import TrackedMembers
 
@@ -186,6 +188,8 @@ class Database:
     announcements: Announcements
     players: KnownPlayers
     rank_roles: RankRoles
+    schedule: PollSchedule
+    departures: DepartedGuilds
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         """Use :meth:`open` instead."""
@@ -200,6 +204,8 @@ class Database:
         self.announcements = Announcements(self)
         self.players = KnownPlayers(self)
         self.rank_roles = RankRoles(self)
+        self.schedule = PollSchedule(self)
+        self.departures = DepartedGuilds(self)
 
     # ---------------------------------------------------------------- lifecycle
 

@@ -115,8 +115,26 @@ class TrackedMembers:
         return [row[0] for row in rows]
 
     async def memberships(self, *, tx: Transaction | None = None) -> list[TrackedMember]:
-        """All tracked members of all guilds (for the scheduler), by guild then user."""
-        rows = await self._db._fetchall(f"{_SELECT} ORDER BY t.guild_id, t.user_id", tx=tx)
+        """All tracked members of the guilds the bot is in (for the scheduler), by guild
+        then user; guilds the bot was removed from (``departed_guilds``) are left out."""
+        rows = await self._db._fetchall(
+            f"{_SELECT} WHERE t.guild_id NOT IN (SELECT guild_id FROM departed_guilds)"
+            " ORDER BY t.guild_id, t.user_id",
+            tx=tx,
+        )
+        return [_member(row) for row in rows]
+
+    async def memberships_of(
+        self, xuid: str, *, tx: Transaction | None = None
+    ) -> list[TrackedMember]:
+        """Where one player is tracked (guilds the bot left excluded), by guild then user."""
+        rows = await self._db._fetchall(
+            f"{_SELECT} WHERE a.xuid = ?"
+            " AND t.guild_id NOT IN (SELECT guild_id FROM departed_guilds)"
+            " ORDER BY t.guild_id, t.user_id",
+            (xuid,),
+            tx=tx,
+        )
         return [_member(row) for row in rows]
 
     async def count_for_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:

@@ -56,8 +56,11 @@ from bot.features.announcements.changes import (
 from bot.features.announcements.delivery import REMOVED_FROM_GUILD, DeliveryError, Poster, nonce_for
 from bot.features.announcements.embeds import announcement_embed, pack_sizes
 from bot.features.announcements.roles import RoleSyncReport
+from bot.features.announcements.schedule import PollPolicy, never_played, rank_moved
+from bot.features.stats.service import observe_fetched_ranks
 from bot.halo.playlists import RANKED_PLAYLISTS
 from bot.storage.models import GuildSettings, PendingAnnouncement, Snapshot, utc_now
+from bot.storage.schedule import PollSlot
 
 if TYPE_CHECKING:
     from bot.halo.client import HaloClient
@@ -100,6 +103,8 @@ class CycleReport:
     memberships: int = 0
     players: int = 0
     playlists: int = 0
+    checked: int = 0  # (player, playlist) pairs due and asked for this cycle
+    not_due: int = 0  # pairs left for a later cycle (adaptive polling)
     csr_requests: int = 0  # get_csr batches asked for
     upstream_requests: int = 0  # HTTP requests sent to Halo (retries and calendar included)
     results: int = 0  # (player, playlist) answers received
@@ -140,6 +145,8 @@ class RankWatcher:
         clock: Callable[[], datetime] = utc_now,
         pending_max_age: timedelta = PENDING_MAX_AGE,
         outbox_retention: timedelta = OUTBOX_RETENTION,
+        policy: PollPolicy | None = None,
+        observe_lookups: bool = True,
     ) -> None:
         self.db = db
         self.halo = halo
@@ -150,6 +157,7 @@ class RankWatcher:
         self.clock = clock
         self.pending_max_age = pending_max_age
         self.outbox_retention = outbox_retention
+        self.policy = policy if policy is not None else PollPolicy()
         self.season: str | None = None
         self._season_known = False
         self._cycle_lock = asyncio.Lock()
@@ -159,6 +167,15 @@ class RankWatcher:
         #: disk full): never posted again, written again at every flush until it works.
         self._delivered: dict[str, int] = {}
         self._record_failing = False
+        #: Start of the previous cycle: half the time since is the slack for "due now".
+        self._last_cycle_at: datetime | None = None
+        self._cycle_failure: str | None = None  # the failure logged, until a cycle works
+        #: Comparing with the last snapshot and writing the new one happen under this
+        #: lock, so a lookup's ranks and a cycle's never cross.
+        self._store_lock = asyncio.Lock()
+        self._lookup_tasks: set[asyncio.Task[None]] = set()
+        if observe_lookups:
+            observe_fetched_ranks(halo, self.record_lookup)
 
     # ------------------------------------------------------------------ cycle
 
@@ -171,6 +188,18 @@ class RankWatcher:
             sent_before = sum(self.halo.http.requests_sent.values())
             try:
                 await self._cycle(report)
+            except Exception as exc:
+                # The outbox is still posted: a failing database (full disk) must not keep
+                # already queued announcements back. Logged once per kind of failure.
+                problem = f"{exc.__class__.__name__}: {exc}"
+                report.errors.append(f"cycle: {problem}")
+                if problem != self._cycle_failure:
+                    log.error("Rank cycle failed: %s", problem, exc_info=exc)
+                self._cycle_failure = problem
+            else:
+                if self._cycle_failure is not None:
+                    log.info("Rank cycles work again")
+                self._cycle_failure = None
             finally:
                 report.upstream_requests = sum(self.halo.http.requests_sent.values()) - sent_before
         if flush and self.poster is not None:
@@ -224,11 +253,18 @@ class RankWatcher:
                     playlists.append(playlist)
         report.playlists = len(playlists)
 
+        # Adaptive polling: only the players due in each playlist. A check that falls
+        # due before the middle of the next gap between cycles is done now.
+        previous_cycle, self._last_cycle_at = self._last_cycle_at, taken_at
+        slack = (taken_at - previous_cycle) / 2 if previous_cycle is not None else timedelta(0)
         # A slice of players of one playlist at a time: fetch, compare, store. Memory
         # stays at one slice's answers however many players are tracked.
         for playlist in playlists:
-            for start in range(0, len(xuids), self.players_per_step):
-                group = xuids[start : start + self.players_per_step]
+            due = await self._due(playlist, xuids, taken_at + max(slack, timedelta(0)))
+            report.checked += len(due)
+            report.not_due += len(xuids) - len(due)
+            for start in range(0, len(due), self.players_per_step):
+                group = due[start : start + self.players_per_step]
                 fetch_started = time.perf_counter()
                 answers = await self._fetch(playlist, group, report)
                 store_started = time.perf_counter()
@@ -237,6 +273,13 @@ class RankWatcher:
                     playlist, answers, season, taken_at, by_xuid, gamertags, targets, report
                 )
                 report.store_seconds += time.perf_counter() - store_started
+
+    async def _due(self, playlist: str, xuids: list[str], horizon: datetime) -> list[str]:
+        """The players whose next check in ``playlist`` is at or before ``horizon``."""
+        if not self.policy.adaptive:
+            return xuids
+        later = await self.db.schedule.not_due(playlist, horizon)
+        return [x for x in xuids if x not in later] if later else xuids
 
     async def _store_playlist(
         self,
@@ -248,14 +291,49 @@ class RankWatcher:
         gamertags: dict[str, str],
         targets: dict[int, _Target],
         report: CycleReport,
+        *,
+        lookup: bool = False,
     ) -> None:
-        """Compare one playlist's answers with the last snapshots; write the new snapshots
-        and the announcements they cause in one transaction."""
+        """Compare one playlist's answers with the last snapshots; write the new snapshots,
+        the announcements they cause and the players' next checks in one transaction."""
         if not answers:
             return
+        async with self._store_lock:
+            await self._compare_and_store(
+                playlist,
+                answers,
+                season,
+                taken_at,
+                by_xuid,
+                gamertags,
+                targets,
+                report,
+                lookup=lookup,
+            )
+
+    async def _compare_and_store(
+        self,
+        playlist: str,
+        answers: dict[str, CsrResult | None],
+        season: str | None,
+        taken_at: datetime,
+        by_xuid: dict[str, dict[int, list[int]]],
+        gamertags: dict[str, str],
+        targets: dict[int, _Target],
+        report: CycleReport,
+        *,
+        lookup: bool,
+    ) -> None:
         snapshots: list[Snapshot] = []
         queued: list[tuple[str, int, int, dict[str, object]]] = []
+        slots: list[PollSlot] = []
         previous = await self.db.snapshots.latest_many(answers, playlist)
+        answered = [x for x, r in answers.items() if r is not None]
+        schedule = (
+            await self.db.schedule.slots(playlist, answered)
+            if self.policy.adaptive and answered
+            else {}
+        )
         for xuid, result in answers.items():
             if result is None:
                 report.missing += 1
@@ -263,6 +341,21 @@ class RankWatcher:
             report.results += 1
             current = snapshot_from_result(xuid, playlist, season, result, taken_at)
             before = previous.get(xuid)
+            if before is not None and before.taken_at > taken_at:
+                continue  # a lookup stored a newer answer meanwhile: this one is stale
+            if self.policy.adaptive:
+                if lookup and not never_played(result):
+                    slots.append(self.policy.after_lookup(xuid, playlist, taken_at))
+                else:
+                    slots.append(
+                        self.policy.after_check(
+                            xuid,
+                            playlist,
+                            taken_at,
+                            schedule.get(xuid),
+                            active=rank_moved(before, current),
+                        )
+                    )
             if before is None or not before.same_rank(current):
                 snapshots.append(current)
             verdict = classify(before, current)
@@ -277,8 +370,9 @@ class RankWatcher:
             queued.extend(
                 self._queue_for_guilds(changes, by_xuid[xuid], targets, gamertags[xuid], taken_at)
             )
-        if snapshots or queued:
+        if snapshots or queued or slots:
             async with self.db.transaction() as tx:
+                await self.db.schedule.put(slots, tx=tx)
                 for snapshot in snapshots:
                     if await self.db.snapshots.record(snapshot, tx=tx, skip_unchanged=True):
                         report.snapshots_written += 1
@@ -287,6 +381,53 @@ class RankWatcher:
                         key, guild_id, channel_id, payload, tx=tx
                     ):
                         report.queued += 1
+
+    # ------------------------------------------------------------------ lookups
+
+    def record_lookup(self, xuid: str, results: dict[str, CsrResult | None]) -> None:
+        """A command fetched this player's current ranks (``/csr``): store them like a
+        cycle would (snapshots, announcements) and check the player every cycle again.
+        Runs in the background; only tracked players are recorded."""
+        task = asyncio.create_task(self._record_lookup(xuid, results), name=f"lookup-{xuid}")
+        self._lookup_tasks.add(task)
+        task.add_done_callback(self._lookup_done)
+
+    def _lookup_done(self, task: asyncio.Task[None]) -> None:
+        self._lookup_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("Storing the ranks of a lookup failed", exc_info=task.exception())
+
+    async def wait_lookups(self) -> None:
+        """Wait until every lookup handed over so far is stored."""
+        while self._lookup_tasks:
+            await asyncio.gather(*self._lookup_tasks, return_exceptions=True)
+
+    async def _record_lookup(self, xuid: str, results: dict[str, CsrResult | None]) -> None:
+        memberships = await self.db.tracked.memberships_of(xuid)
+        if not memberships:
+            return
+        report = CycleReport(started_at=self.clock())
+        if not self._season_known and not await self._refresh_season(report):
+            return
+        by_xuid: dict[str, dict[int, list[int]]] = {xuid: defaultdict(list)}
+        for member in memberships:
+            by_xuid[xuid][member.guild_id].append(member.user_id)
+        gamertags = {xuid: memberships[0].gamertag}
+        targets = await self._targets(report)
+        for playlist, result in results.items():
+            await self._store_playlist(
+                playlist,
+                {xuid: result},
+                self.season,
+                report.started_at,
+                by_xuid,
+                gamertags,
+                targets,
+                report,
+                lookup=True,
+            )
+        if report.queued and self.poster is not None:
+            await self.flush_outbox()
 
     def _queue_for_guilds(
         self,
@@ -514,6 +655,7 @@ class RankWatcher:
         self._last_maintenance = now
         try:
             await self.db.announcements.prune_sent(now - self.outbox_retention)
+            await self.db.schedule.forget_untracked()
         except Exception as exc:
             log.exception("Pruning the announcement outbox failed")
             report.errors.append(f"prune: {exc.__class__.__name__}")
