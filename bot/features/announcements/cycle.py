@@ -394,7 +394,7 @@ class RankWatcher:
 
     def _lookup_done(self, task: asyncio.Task[None]) -> None:
         self._lookup_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and task.exception() is not None and not self.db.closed:
             log.warning("Storing the ranks of a lookup failed", exc_info=task.exception())
 
     async def wait_lookups(self) -> None:
