@@ -79,6 +79,9 @@ FLUSH_BATCH = 10_000  # a whole backlog at once, so each cycle's messages group 
 PENDING_MAX_AGE = timedelta(hours=24)
 OUTBOX_RETENTION = timedelta(days=30)
 MAINTENANCE_EVERY = timedelta(hours=6)
+#: How long the set of tracked players read for lookups is trusted (a player tracked
+#: since is recorded by lookups after this long, and by every cycle).
+TRACKED_TTL = 60.0
 
 
 @dataclass
@@ -174,6 +177,10 @@ class RankWatcher:
         #: lock, so a lookup's ranks and a cycle's never cross.
         self._store_lock = asyncio.Lock()
         self._lookup_tasks: set[asyncio.Task[None]] = set()
+        #: The tracked players, as last read (by a cycle, or by a lookup once this is
+        #: older than TRACKED_TTL): lookups of anyone else cost no database query.
+        self._tracked: frozenset[str] = frozenset()
+        self._tracked_at: float | None = None
         if observe_lookups:
             observe_fetched_ranks(halo, self.record_lookup)
 
@@ -244,6 +251,7 @@ class RankWatcher:
             gamertags.setdefault(member.xuid, member.gamertag)
         xuids = sorted(by_xuid)
         report.players = len(xuids)
+        self._tracked, self._tracked_at = frozenset(xuids), time.monotonic()
 
         targets = await self._targets(report)
         playlists = list(RANKED_PLAYLISTS)
@@ -388,6 +396,9 @@ class RankWatcher:
         """A command fetched this player's current ranks (``/csr``): store them like a
         cycle would (snapshots, announcements) and check the player every cycle again.
         Runs in the background; only tracked players are recorded."""
+        fresh = self._tracked_at is not None and time.monotonic() - self._tracked_at < TRACKED_TTL
+        if fresh and xuid not in self._tracked:
+            return  # not tracked (as of a moment ago): nothing to store
         task = asyncio.create_task(self._record_lookup(xuid, results), name=f"lookup-{xuid}")
         self._lookup_tasks.add(task)
         task.add_done_callback(self._lookup_done)
@@ -403,6 +414,9 @@ class RankWatcher:
             await asyncio.gather(*self._lookup_tasks, return_exceptions=True)
 
     async def _record_lookup(self, xuid: str, results: dict[str, CsrResult | None]) -> None:
+        if self._tracked_at is None or time.monotonic() - self._tracked_at >= TRACKED_TTL:
+            self._tracked_at = time.monotonic()
+            self._tracked = frozenset(await self.db.tracked.unique_xuids())
         memberships = await self.db.tracked.memberships_of(xuid)
         if not memberships:
             return
