@@ -271,8 +271,11 @@ class RankWatcher:
             due = await self._due(playlist, xuids, taken_at + max(slack, timedelta(0)))
             report.checked += len(due)
             report.not_due += len(xuids) - len(due)
-            for start in range(0, len(due), self.players_per_step):
-                group = due[start : start + self.players_per_step]
+            # Whole CSR batches per step (the batch size may shrink during the run).
+            batch = max(1, self.halo.csr_batch_size)
+            step = max(batch, self.players_per_step // batch * batch)
+            for start in range(0, len(due), step):
+                group = due[start : start + step]
                 fetch_started = time.perf_counter()
                 answers = await self._fetch(playlist, group, report)
                 store_started = time.perf_counter()
@@ -362,6 +365,7 @@ class RankWatcher:
                             taken_at,
                             schedule.get(xuid),
                             active=rank_moved(before, current),
+                            unplayed=never_played(result),
                         )
                     )
             if before is None or not before.same_rank(current):

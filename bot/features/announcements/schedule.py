@@ -4,8 +4,8 @@ A player is checked every cycle while their rank changes (or someone looked them
 then less and less often while it stays the same: the wait after a check is about as
 long as they have been quiet (so it doubles from one cycle: 5, 10, 20, 40 minutes with
 the default ``RANK_POLL_SECONDS``), never more than :data:`MAX_INTERVAL`. A playlist the
-player never played never changes, so it settles on the hourly sweep the same way, and
-a lookup does not bring it back to every cycle.
+player never played (not ranked, no placement match, no best) keeps doubling up to the
+slow sweep, :data:`SLOW_SWEEP`, and a lookup does not bring it back to every cycle.
 
 Each wait is shortened by a random 0-25% so that players first seen together do not
 stay due together. The longest delay before a returning player's first change is
@@ -25,8 +25,11 @@ from bot.halo.models import CsrResult
 from bot.storage.models import Snapshot
 from bot.storage.schedule import PollSlot
 
-#: The longest wait between two checks of one player in one playlist (the slow sweep).
+#: The longest wait between two checks of one player in a playlist they have played.
 MAX_INTERVAL = timedelta(minutes=60)
+#: The longest wait in a playlist they never played (the slow sweep): nothing there can
+#: change before they play it, and their first placement match is seen within this.
+SLOW_SWEEP = timedelta(hours=3)
 #: Each wait is multiplied by a random factor in this range (spreads the checks).
 JITTER = (0.75, 1.0)
 
@@ -58,6 +61,7 @@ class PollPolicy:
 
     adaptive: bool = True
     max_interval: timedelta = MAX_INTERVAL
+    slow_sweep: timedelta = SLOW_SWEEP
     jitter: tuple[float, float] = JITTER
     random: Callable[[], float] = field(default_factory=lambda: random.Random().random)
 
@@ -69,10 +73,12 @@ class PollPolicy:
         previous: PollSlot | None,
         *,
         active: bool,
+        unplayed: bool = False,
     ) -> PollSlot:
-        """The slot after a check at ``now``; ``active``: the rank moved (or first check)."""
+        """The slot after a check at ``now``; ``active``: the rank moved (or first check);
+        ``unplayed``: the player never played this playlist."""
         last_active = now if active or previous is None else min(previous.last_active, now)
-        quiet = min(now - last_active, self.max_interval)
+        quiet = min(now - last_active, self.slow_sweep if unplayed else self.max_interval)
         low, high = self.jitter
         wait = quiet * (low + (high - low) * self.random())
         seconds = int(wait.total_seconds())
