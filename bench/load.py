@@ -12,7 +12,7 @@
    configured, 50,000 linked and tracked accounts and a warm cache (target < 200 MB):
    every command for WARM players, about as many answers as the cache may hold. Then
    one announcement cycle for that population (its upstream requests), then one
-   /history chart (the plotting library's memory).
+   /history chart (drawn in a worker process: the bot's RSS and the worker's).
 
 Part 1 runs the bot in this process, beside the fakes, so they share its CPU (the
 numbers are a floor for the bot alone). Parts 2 and 3 run the bot as its own process.
@@ -336,6 +336,15 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return fields["VmRSS"], fields["VmHWM"]
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes a process started (the chart worker, for the bot)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found.extend(int(p) for p in (task / "children").read_text().split())
+    return found
+
+
 async def populate(path: Path, guilds: list[int], accounts: int) -> None:
     db = await Database.open(path)
     try:
@@ -470,6 +479,9 @@ async def memory(guilds: int, accounts: int, warm: int, rate: float) -> None:
                     f"{rss / 1024:.0f} MB",
                     f"peak {peak / 1024:.0f} MB" + ("" if drew else " (no chart was drawn)"),
                 )
+                for child in child_pids(bot.proc.pid):
+                    worker, _ = rss_kib(child)
+                    row("  the chart worker process (matplotlib)", f"{worker / 1024:.0f} MB")
             finally:
                 await bot.stop()
     print()
