@@ -1,13 +1,26 @@
-"""Benchmark one rank-announcement cycle (a script, not a test: it prints, never asserts).
+"""Benchmark rank-announcement cycles (a script, not a test: it prints, never asserts).
 
-1,000 tracked memberships (600 unique players) across 50 servers, 4 ranked playlists,
-the fake Halo API answering every CSR request in 50 ms, the default global Halo rate
-limit (5 requests/s). The cycle runs through :class:`RankWatcher` without Discord;
+Part 1, one cycle: 1,000 tracked memberships (600 unique players) across 50 servers,
+4 ranked playlists, the fake Halo API answering every CSR request in 50 ms, the default
+global Halo rate limit (5 requests/s). The cycle runs through :class:`RankWatcher` without Discord;
 every server maps Platinum, Diamond and Onyx to rank roles, given through a counting
 stand-in for Discord, to show what keeping rank roles in step adds to a cycle.
 
+Part 2, the Halo budget (issue 16): requests per cycle and the share of the default
+budget (5 requests/s x 300 s = 1,500 requests per 5-minute cycle) for 1,000, 10,000
+and 50,000 tracked players, every player every cycle (before adaptive polling) and with
+adaptive polling, under the activity model of bench/README.md: each player has played
+two of the four ranked playlists (Ranked Arena and one other) and never the other two;
+in any hour 20% of the players play, a one-hour session in one of their two
+playlists, a match (a CSR change) every 12 minutes. Time is simulated through the clock
+the cycle uses (300 s per cycle); the Halo answers come from the fake at full speed.
+Adaptive polling is measured in steady state: a baseline cycle, then the schedule as
+after a day of running (each pair quiet for a random 0-24 h, its next check a random
+part of its wait away), then 24 simulated cycles (2 hours), all of them reported.
+
     .venv/bin/python bench/announce_cycle.py [--players 600] [--memberships 1000]
-        [--guilds 50] [--latency 0.05] [--rate 5]
+        [--guilds 50] [--latency 0.05] [--rate 5] [--populations 1000,10000,50000]
+        [--skip-cycle] [--skip-budget]
 """
 
 from __future__ import annotations
@@ -16,10 +29,13 @@ import argparse
 import asyncio
 import logging
 import math
+import random
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -29,12 +45,17 @@ from bot.core.config import load_settings  # noqa: E402
 from bot.core.launcher import build_services  # noqa: E402
 from bot.features.announcements.cycle import CycleReport, RankWatcher  # noqa: E402
 from bot.features.announcements.roles import GuildCheck, RoleSync  # noqa: E402
+from bot.features.announcements.schedule import MAX_INTERVAL, SLOW_SWEEP, PollPolicy  # noqa: E402
 from bot.halo.playlists import RANKED_PLAYLISTS  # noqa: E402
+from bot.storage.schedule import PollSlot  # noqa: E402
 from tests.fakes.halo_server import (  # noqa: E402
     DEFAULT_CLEARANCE,
     SKILL_HOST,
     STATIC_SPARTAN_TOKEN,
     FakeHalo,
+    FakePlayer,
+    csr_result,
+    unranked_result,
 )
 
 FIRST_XUID = 2_533_274_900_000_000
@@ -139,7 +160,7 @@ async def main(args: argparse.Namespace) -> None:
                 )
 
                 requests = len(playlists) * math.ceil(unique / batch)
-                floor = max(0.0, requests - 2) / args.rate  # burst of 2, then 1/rate apart
+                floor = max(0.0, requests - 1) / args.rate  # no burst: every request 1/rate apart
                 _line("rate-limit floor for the CSR requests", f"~{floor:.1f} s")
 
                 # No poster: queued posts stay in the outbox.
@@ -165,12 +186,186 @@ async def main(args: argparse.Namespace) -> None:
                 await services.close()
 
 
+# ---------------------------------------------------------------------- part 2: the budget
+
+CYCLE = timedelta(seconds=300)
+BUDGET_PER_CYCLE = 5 * 300  # requests: the default HALO_REQUESTS_PER_SECOND x 5 minutes
+PLAYING_SHARE = 0.20  # of the players play in any given hour
+MATCH_MINUTES = 12  # a CSR change every 12 minutes while playing
+STEADY_CYCLES = 24
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class ActivityModel:
+    """Who plays when (see the module docstring); scripts the fake Halo's CSR."""
+
+    def __init__(self, fake: FakeHalo, xuids: list[int], playlists: list[str], seed: int) -> None:
+        self.fake = fake
+        self.xuids = xuids
+        self.rng = random.Random(seed)
+        # Ranked Arena and one other playlist played; the other two never played.
+        self.played = {
+            x: (playlists[0], playlists[1 + self.rng.randrange(len(playlists) - 1)]) for x in xuids
+        }
+        self.value = {(x, p): 900 + self.rng.randrange(600) for x in xuids for p in self.played[x]}
+        self.sessions: dict[int, str] = {}  # playing this hour -> playlist
+
+    def new_hour(self) -> None:
+        playing = self.rng.sample(self.xuids, int(len(self.xuids) * PLAYING_SHARE))
+        self.sessions = {x: self.rng.choice(self.played[x]) for x in playing}
+
+    def five_minutes(self) -> int:
+        """Matches end for about 5/12 of the players in a session; their CSR moves."""
+        changes = 0
+        for xuid, playlist in self.sessions.items():
+            if self.rng.random() < 5 / MATCH_MINUTES:
+                value = max(0, self.value[(xuid, playlist)] + self.rng.choice((-1, 1)) * 12)
+                self.value[(xuid, playlist)] = value
+                self.fake.csr[(xuid, playlist.lower())] = csr_result(value)
+                changes += 1
+        return changes
+
+
+async def budget_run(population: int, adaptive: bool, seed: int = 16) -> dict[str, Any]:
+    playlists = list(RANKED_PLAYLISTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeHalo() as fake:
+            settings = load_settings(
+                None,
+                halo_api_base_url=fake.base_url,
+                halo_spartan_token=STATIC_SPARTAN_TOKEN,
+                halo_clearance_token=DEFAULT_CLEARANCE,
+                database_path=Path(tmp) / "budget.db",
+                halo_requests_per_second=100,
+                halo_request_deadline_seconds=60,
+            )
+            services = await build_services(settings)
+            try:
+                db, halo = services.db, services.halo
+                halo.http.limiter.rate = 1_000_000.0  # simulated time: no real waiting
+                xuids = [FIRST_XUID + i for i in range(population)]
+                record: dict[str, Any] = {}
+                unranked = unranked_result()
+                model = ActivityModel(fake, xuids, playlists, seed)
+                for xuid in xuids:
+                    fake._store_player(FakePlayer(xuid, f"P{xuid}", service_record=record))
+                    for playlist in playlists:
+                        if playlist in model.played[xuid]:
+                            fake.csr[(xuid, playlist.lower())] = csr_result(
+                                model.value[(xuid, playlist)]
+                            )
+                        else:
+                            fake.csr[(xuid, playlist.lower())] = unranked
+                guilds = max(1, population // 20)
+                async with db.transaction() as tx:
+                    for i, xuid in enumerate(xuids):
+                        await db.accounts.link(FIRST_USER + i, str(xuid), f"P{xuid}", tx=tx)
+                        await db.tracked.track(FIRST_GUILD + i % guilds, FIRST_USER + i, tx=tx)
+                    for g in range(guilds):
+                        await db.guilds.update(
+                            FIRST_GUILD + g, announce_channel_id=FIRST_CHANNEL + g, tx=tx
+                        )
+                clock = Clock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+                # Baseline: everyone once (the first sight is never a change).
+                baseline = RankWatcher(db, halo, clock=clock, policy=PollPolicy(adaptive=False))
+                await halo.get_csr_season_calendar()
+                await baseline.run_cycle()
+                clock.now += CYCLE
+                policy = PollPolicy(adaptive=adaptive, random=random.Random(seed).random)
+                watcher = RankWatcher(db, halo, clock=clock, policy=policy)
+                if adaptive:
+                    # The schedule as after a day of running: quiet for a random 0-24 h.
+                    rng = random.Random(seed + 1)
+                    slots = []
+                    for xuid in xuids:
+                        for playlist in playlists:
+                            quiet = timedelta(seconds=rng.uniform(0, 86_400))
+                            cap = MAX_INTERVAL if playlist in model.played[xuid] else SLOW_SWEEP
+                            wait = min(quiet, cap) * rng.uniform(0.75, 1.0)
+                            slots.append(
+                                PollSlot(
+                                    str(xuid),
+                                    playlist,
+                                    clock.now - quiet,
+                                    int(wait.total_seconds()),
+                                    clock.now + wait * rng.random(),
+                                )
+                            )
+                    await db.schedule.put(slots)
+                cycles = STEADY_CYCLES if adaptive else 1
+                requests: list[int] = []
+                changes = detected = 0
+                wall = time.perf_counter()
+                for n in range(cycles):
+                    if n % 12 == 0:
+                        model.new_hour()
+                    changes += model.five_minutes()
+                    before = fake.count(f"{SKILL_HOST}/hi/playlist")
+                    report = await watcher.run_cycle()
+                    requests.append(fake.count(f"{SKILL_HOST}/hi/playlist") - before)
+                    detected += report.changes
+                    clock.now += CYCLE
+                return {
+                    "population": population,
+                    "adaptive": adaptive,
+                    "cycles": cycles,
+                    "mean": sum(requests) / len(requests),
+                    "max": max(requests),
+                    "changes": changes,
+                    "detected": detected,
+                    "wall": time.perf_counter() - wall,
+                }
+            finally:
+                await services.close()
+
+
+async def budget(populations: list[int]) -> None:
+    print(
+        "Part 2: the Halo budget per 5-minute cycle "
+        f"(5 req/s x 300 s = {BUDGET_PER_CYCLE:,} requests), batch size "
+        f"{30}, {int(PLAYING_SHARE * 100)}% of the players play in any hour"
+    )
+    print(
+        f"  {'players':>8} {'polling':<10} {'cycles':>6} {'requests/cycle':>15} "
+        f"{'max':>6} {'budget share':>13} {'max share':>10} {'max time':>9}"
+    )
+    for population in populations:
+        for adaptive in (False, True):
+            r = await budget_run(population, adaptive)
+            print(
+                f"  {population:>8,} {'adaptive' if adaptive else 'every':<10} {r['cycles']:>6} "
+                f"{r['mean']:>15,.0f} {r['max']:>6,} {r['mean'] / BUDGET_PER_CYCLE:>13.0%} "
+                f"{r['max'] / BUDGET_PER_CYCLE:>10.0%} {r['max'] / 5:>8.0f}s"
+                + (
+                    f"   ({r['changes']:,} CSR moves, {r['detected']:,} announceable changes, "
+                    f"{r['wall']:.0f} s wall)"
+                    if adaptive
+                    else ""
+                )
+            )
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--players", type=int, default=600)
     parser.add_argument("--memberships", type=int, default=1000)
     parser.add_argument("--guilds", type=int, default=50)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--rate", type=float, default=5.0)
-    logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--populations", default="1000,10000,50000")
+    parser.add_argument("--skip-cycle", action="store_true")
+    parser.add_argument("--skip-budget", action="store_true")
+    logging.basicConfig(level=logging.ERROR)
+    arguments = parser.parse_args()
+    if not arguments.skip_cycle:
+        asyncio.run(main(arguments))
+        print()
+    if not arguments.skip_budget:
+        asyncio.run(budget([int(p) for p in arguments.populations.split(",")]))

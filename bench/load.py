@@ -6,16 +6,16 @@
    3 s cooldown and 120 commands a minute per server. Every interaction must be
    answered; p50/p99 of the time to the deferral and to the final message.
    Target: p99 deferral < 250 ms.
-2. Peak sustained throughput of cached lookups (closed loop, many senders).
-   Target: at least 500 interactions/s.
+2. Peak sustained throughput of cached lookups (closed loop, many senders), with the
+   fake Discord and the bot each in their own process. Target: at least 500/s.
 3. Resident memory of the real bot process (``python -m bot run``) with 2,500 servers
    configured, 50,000 linked and tracked accounts and a warm cache (target < 200 MB):
    every command for WARM players, about as many answers as the cache may hold. Then
    one announcement cycle for that population (its upstream requests), then one
-   /history chart (the plotting library's memory).
+   /history chart (drawn in a worker process: the bot's RSS and the worker's).
 
-Parts 1 and 2 run the bot in this process, beside the fakes, so they share its CPU
-(the numbers are a floor for the bot alone). Part 3 measures the bot's own process.
+Part 1 runs the bot in this process, beside the fakes, so they share its CPU (the
+numbers are a floor for the bot alone). Parts 2 and 3 run the bot as its own process.
 
     .venv/bin/python bench/load.py [--rate 100] [--seconds 30] [--skip-memory]
 """
@@ -29,6 +29,7 @@ import inspect
 import logging
 import math
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -37,6 +38,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -47,14 +50,16 @@ from bot.halo.playlists import RANKED_PLAYLISTS  # noqa: E402
 from bot.storage import Database  # noqa: E402
 from tests.fakes.discord_server import FakeDiscord  # noqa: E402
 from tests.fakes.halo_server import (  # noqa: E402
+    DEFAULT_CLEARANCE,
     MODERN_PLAYER,
     NOBLE_SIX,
     SKILL_HOST,
+    STATIC_SPARTAN_TOKEN,
     FakeHalo,
     FakePlayer,
     fixture,
 )
-from tests.support.discord import GUILD_ID, running_fake  # noqa: E402
+from tests.support.discord import GUILD_ID, TOKEN, running_fake, world_spec  # noqa: E402
 from tests.support.processes import start_bot  # noqa: E402
 from tests.support.world import World, running_world  # noqa: E402
 
@@ -213,33 +218,111 @@ async def open_loop(rate: float, seconds: float, guilds: int, cold_every: int) -
 
 
 async def closed_loop(seconds: float, senders: int) -> None:
-    print(f"2. Cached lookups, closed loop: {senders} senders for {seconds:g} s (/csr, cached)")
-    with tempfile.TemporaryDirectory() as tmp:
-        async with load_world(Path(tmp), 100, players=0) as (world, (guild_ids, _)):
-            await world.invoke("csr", {"player": NOBLE_SIX.gamertag}, guild_id=guild_ids[0])
-            before = len(world.halo.requests)
-            loop = asyncio.get_running_loop()
-            stop = loop.time() + seconds
-            samples: list[Sample] = []
-            counter = 0
+    """Cached /csr lookups with the fake Discord and the bot each in their own process
+    (``python -m tests.fakes.discord_server`` and ``python -m bot run``); this process
+    only sends the interactions (``POST /_admin/invoke``, waiting for the answer)."""
+    print(
+        f"2. Cached lookups, closed loop: {senders} senders for {seconds:g} s (/csr, cached); "
+        "fake Discord and bot in their own processes"
+    )
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        fake = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.fakes.discord_server",
+            "--token",
+            TOKEN,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        bot: asyncio.subprocess.Process | None = None
+        try:
+            assert fake.stdout is not None
+            api_base = (await asyncio.wait_for(fake.stdout.readline(), 30)).decode().strip()
+            admin = api_base.split("/api/")[0] + "/_admin"
+            async with FakeHalo() as halo, aiohttp.ClientSession() as http:
+                async with http.post(f"{admin}/guilds", json=world_spec()) as response:
+                    response.raise_for_status()
+                env = {
+                    k: v
+                    for k, v in os.environ.items()
+                    if not k.startswith(("DISCORD_", "HALO_", "AZURE_", "DATABASE_", "RANK_"))
+                }
+                env.update(
+                    PYTHONPATH=str(ROOT),
+                    DISCORD_TOKEN=TOKEN,
+                    DISCORD_API_BASE=api_base,
+                    DISCORD_DEV_GUILD_ID=str(GUILD_ID),
+                    HALO_API_BASE_URL=halo.base_url,
+                    HALO_SPARTAN_TOKEN=STATIC_SPARTAN_TOKEN,
+                    HALO_CLEARANCE_TOKEN=DEFAULT_CLEARANCE,
+                    DATABASE_PATH=str(tmp / "bot.db"),
+                    GUILD_COMMANDS_PER_MINUTE="1000000",
+                    LOG_LEVEL="WARNING",
+                )
+                bot = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "--env-file",
+                    str(tmp / "none.env"),
+                    "run",
+                    cwd=tmp,
+                    env=env,
+                )
+                for _ in range(600):
+                    async with http.get(f"{admin}/commands?guild_id={GUILD_ID}") as response:
+                        if response.status == 200 and await response.json():
+                            break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(1)  # READY and GUILD_CREATE processed
 
-            async def sender(n: int) -> None:
-                nonlocal counter
-                while loop.time() < stop:
-                    counter += 1
-                    index = 1_000_000 + counter
-                    guild = guild_ids[index % len(guild_ids)]
-                    samples.append(await one(world, index, guild, "csr", NOBLE_SIX.gamertag))
+                async def invoke(user: int) -> bool:
+                    body = {
+                        "name": "csr",
+                        "options": {"player": NOBLE_SIX.gamertag},
+                        "guild_id": GUILD_ID,
+                        "user_id": user,
+                        "wait": True,
+                        "timeout": 30,
+                    }
+                    async with http.post(f"{admin}/invoke", json=body) as response:
+                        record = await response.json()
+                    return response.status == 200 and "ranked CSR" in str(record)
 
-            started = loop.time()
-            await asyncio.gather(*(sender(n) for n in range(senders)))
-            wall = loop.time() - started
-            finals = [s.to_final for s in samples if s.to_final is not None]
-            row("interactions completed", len(samples))
-            row("throughput", f"{len(samples) / wall:.0f}/s", "target >= 500/s")
-            row("final message p50", ms(pct(finals, 50)))
-            row("final message p99", ms(pct(finals, 99)))
-            row("upstream Halo requests meanwhile", len(world.halo.requests) - before)
+                assert await invoke(FIRST_USER), "the first /csr was not answered"
+                before = len(halo.requests)
+                loop = asyncio.get_running_loop()
+                stop = loop.time() + seconds
+                answered = failed = 0
+                counter = 0
+
+                async def sender() -> None:
+                    nonlocal answered, failed, counter
+                    while loop.time() < stop:
+                        counter += 1
+                        if await invoke(FIRST_USER + 1 + counter):
+                            answered += 1
+                        else:
+                            failed += 1
+
+                started = loop.time()
+                await asyncio.gather(*(sender() for _ in range(senders)))
+                wall = loop.time() - started
+                row("interactions answered with the CSR embed", answered)
+                row("not answered / other answers", failed, "target 0")
+                row("throughput", f"{answered / wall:.0f}/s", "target >= 500/s")
+                row("upstream Halo requests meanwhile", len(halo.requests) - before)
+        finally:
+            for proc in (bot, fake):
+                if proc is not None and proc.returncode is None:
+                    proc.send_signal(signal.SIGTERM)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(proc.wait(), 20)
+                    if proc.returncode is None:
+                        proc.kill()
+                        await proc.wait()
     print()
 
 
@@ -251,6 +334,15 @@ def rss_kib(pid: int) -> tuple[int, int]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0])
     return fields["VmRSS"], fields["VmHWM"]
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes a process started (the chart worker, for the bot)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found.extend(int(p) for p in (task / "children").read_text().split())
+    return found
 
 
 async def populate(path: Path, guilds: list[int], accounts: int) -> None:
@@ -387,13 +479,16 @@ async def memory(guilds: int, accounts: int, warm: int, rate: float) -> None:
                     f"{rss / 1024:.0f} MB",
                     f"peak {peak / 1024:.0f} MB" + ("" if drew else " (no chart was drawn)"),
                 )
+                for child in child_pids(bot.proc.pid):
+                    worker, _ = rss_kib(child)
+                    row("  the chart worker process (matplotlib)", f"{worker / 1024:.0f} MB")
             finally:
                 await bot.stop()
     print()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--guilds", type=int, default=100)

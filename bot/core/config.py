@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     guild_commands_per_minute: int = Field(default=30, ge=1)
     user_cooldown_seconds: float = Field(default=3.0, ge=0)
     halo_request_deadline_seconds: float = Field(default=10.0, gt=0, le=600)
+    #: Players per CSR request; lowered for the rest of the run if Halo rejects a batch.
+    halo_csr_batch_size: int = Field(default=30, ge=1, le=50)
+    #: Days a server's data is kept after the bot was removed from it (0: deleted at once).
+    guild_data_grace_days: float = Field(default=7, ge=0, le=365)
 
     # Running more than one instance (with the shards above).
     redis_url: SecretStr | None = None

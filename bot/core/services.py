@@ -74,7 +74,11 @@ async def build_services(settings: Settings) -> Services:
             api_base=settings.halo_api_base_url,
             policy=RetryPolicy(deadline=settings.halo_request_deadline_seconds),
         )
-        halo = HaloClient(http, shared_answers=backends.shared_answers(settings, redis))
+        halo = HaloClient(
+            http,
+            shared_answers=backends.shared_answers(settings, redis),
+            csr_batch_size=settings.halo_csr_batch_size,
+        )
         resolver = PlayerResolver(halo, db)
         limits = backends.command_limits(settings, redis)
     except BaseException:

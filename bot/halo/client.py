@@ -41,7 +41,8 @@ PLAYER_TTL = 60.0
 PROFILE_TTL = 3600.0
 #: A finished match never changes; an hour still lets a late skill result show up.
 MATCH_TTL = 3600.0
-CSR_BATCH_SIZE = 50
+#: Players per CSR request: the most Halo is known to accept (HALO_CSR_BATCH_SIZE).
+CSR_BATCH_SIZE = 30
 USERS_BATCH_SIZE = 100
 
 
@@ -70,6 +71,8 @@ class HaloClient:
     ) -> None:
         self.http = http
         self.csr_batch_size = csr_batch_size
+        #: CSR requests Halo rejected with 400/404 (whole batches split to find out why).
+        self.csr_rejections = 0
         self.static_ttl = static_ttl
         self.player_ttl = player_ttl
         self._cache: CachedFetcher[str, Any] = CachedFetcher(
@@ -191,11 +194,17 @@ class HaloClient:
             if exc.status not in (400, 404):
                 raise _unexpected(exc) from None
             if len(xuids) == 1:
+                self.csr_rejections += 1
                 log.info("CSR lookup rejected one player id (%s)", exc.status)
                 return {xuids[0]: None}
             middle = len(xuids) // 2
+            rejected_before = self.csr_rejections
             left = await self._csr_batch(playlist_id, xuids[:middle], season, fresh, priority)
             right = await self._csr_batch(playlist_id, xuids[middle:], season, fresh, priority)
+            if self.csr_rejections == rejected_before:
+                # Both halves answered: the batch was too large, not a bad id.
+                self._shrink_csr_batch(len(xuids) - middle)
+            self.csr_rejections += 1
             return left | right
         out: dict[str, models.CsrResult | None] = dict.fromkeys(xuids)
         for entry in response.value:
@@ -203,6 +212,18 @@ class HaloClient:
             if xuid in out and entry.ok:
                 out[xuid] = entry.result
         return out
+
+    def _shrink_csr_batch(self, size: int) -> None:
+        """Keep ``size`` as the batch size for the rest of the run (logged once per size)."""
+        if size >= self.csr_batch_size:
+            return
+        log.warning(
+            "Halo rejected a CSR request for more than %d players: sending %d per request "
+            "from now on (lower HALO_CSR_BATCH_SIZE to start there)",
+            size,
+            size,
+        )
+        self.csr_batch_size = size
 
     async def get_player_csr(
         self, playlist_id: str, xuid: str, *, season: str | None = None

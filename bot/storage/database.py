@@ -41,6 +41,7 @@ from bot.storage.accounts import LinkedAccounts
 from bot.storage.announcements import Announcements
 from bot.storage.backend import Backend, Dialect, Params, Row, is_postgres_url
 from bot.storage.cycle_leases import RankCycleLeases
+from bot.storage.departures import DepartedGuilds
 from bot.storage.guild_settings import GuildSettingsRepo
 from bot.storage.models import (
     MigrationError,
@@ -49,6 +50,7 @@ from bot.storage.models import (
 )
 from bot.storage.players import KnownPlayers
 from bot.storage.rank_roles import RankRoles
+from bot.storage.schedule import PollSchedule
 from bot.storage.snapshots import RankSnapshots
 from bot.storage.tracked import TrackedMembers
 from bot.storage.verification import LinkVerifications
@@ -186,6 +188,8 @@ class Database:
     rank_roles: RankRoles
     verification: LinkVerifications
     cycle_leases: RankCycleLeases
+    schedule: PollSchedule
+    departures: DepartedGuilds
 
     def __init__(self, backend: Backend) -> None:
         """Use :meth:`open` instead."""
@@ -203,6 +207,8 @@ class Database:
         self.rank_roles = RankRoles(self)
         self.verification = LinkVerifications(self)
         self.cycle_leases = RankCycleLeases(self)
+        self.schedule = PollSchedule(self)
+        self.departures = DepartedGuilds(self)
 
     # ---------------------------------------------------------------- lifecycle
 

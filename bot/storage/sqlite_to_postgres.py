@@ -38,6 +38,8 @@ TABLES: dict[str, str | None] = {
     "rank_role_grants": None,
     "guild_verified_links": None,
     "link_codes": "user_id",
+    "poll_schedule": None,
+    "departed_guilds": "guild_id",
 }
 #: Coordination state of running instances (the rank cycle's leases), not data: never
 #: copied (a SQLite file's single process keeps none) nor counted.

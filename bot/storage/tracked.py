@@ -144,9 +144,26 @@ class TrackedMembers:
         self, *, include_unverified: bool = False, tx: Transaction | None = None
     ) -> list[TrackedMember]:
         """Tracked members of all guilds that count there (for the scheduler; see
-        :meth:`list_for_guild`), by guild then user."""
-        where = "" if include_unverified else f" WHERE {COUNTS}"
+        :meth:`list_for_guild`), by guild then user; guilds the bot was removed from
+        (``departed_guilds``) are left out."""
+        where = " WHERE t.guild_id NOT IN (SELECT guild_id FROM departed_guilds)"
+        if not include_unverified:
+            where += f" AND {COUNTS}"
         rows = await self._db._fetchall(f"{_SELECT}{where} ORDER BY t.guild_id, t.user_id", tx=tx)
+        return [_member(row) for row in rows]
+
+    async def memberships_of(
+        self, xuid: str, *, tx: Transaction | None = None
+    ) -> list[TrackedMember]:
+        """Where one player is tracked and counts (guilds the bot left excluded), by guild
+        then user."""
+        rows = await self._db._fetchall(
+            f"{_SELECT} WHERE a.xuid = ? AND {COUNTS}"
+            " AND t.guild_id NOT IN (SELECT guild_id FROM departed_guilds)"
+            " ORDER BY t.guild_id, t.user_id",
+            (xuid,),
+            tx=tx,
+        )
         return [_member(row) for row in rows]
 
     async def guilds_of(

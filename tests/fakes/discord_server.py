@@ -1081,6 +1081,8 @@ class FakeDiscord:
         self._commands: dict[int | None, dict[int, JSONDict]] = {}  # guild id (None: global)
         #: (channel id, nonce) -> (message id, when) for ``enforce_nonce`` posts.
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        #: Seconds an enforced nonce is remembered (0: never, as if the window had passed).
+        self.nonce_window = NONCE_WINDOW
         #: Channel posts Discord answered with an existing message (same enforced nonce).
         self.deduplicated_posts: list[SentMessage] = []
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
@@ -2675,7 +2677,7 @@ class FakeDiscord:
             # Like Discord: the same nonce from the same author within a few minutes returns
             # the message created the first time instead of a new one.
             known = self._nonces.get((channel.id, str(nonce)))
-            if known is not None and time.monotonic() - known[1] < NONCE_WINDOW:
+            if known is not None and time.monotonic() - known[1] < self.nonce_window:
                 existing = self._messages.get(known[0])
                 if existing is not None and not existing.get("_deleted"):
                     self.deduplicated_posts.append(

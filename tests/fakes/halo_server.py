@@ -526,6 +526,10 @@ class FakeHalo:
         self.extra_playlists: dict[str, str] = {}
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
+        #: CSR requests naming more players than this are answered 400 (None: no limit).
+        self.csr_batch_limit: int | None = None
+        #: Players left out of otherwise good CSR answers (as if Halo dropped them).
+        self.csr_omitted: set[int] = set()
         # Auth knobs.
         self.require_spartan = True
         self.spartan_lifetime = timedelta(hours=4)
@@ -1226,6 +1230,8 @@ class FakeHalo:
         if not self._known_playlist(playlist):
             return _empty(404)
         ids = [part.strip() for part in req.query.get("players", "").split(",")]
+        if self.csr_batch_limit is not None and len(ids) > self.csr_batch_limit:
+            return _json({"message": "Too many player ids."}, 400)
         xuids: list[int] = []
         for ref in ids:
             match = XUID_RE.match(ref)
@@ -1240,6 +1246,7 @@ class FakeHalo:
                 "Value": [
                     {"Id": f"xuid({x})", "ResultCode": 0, "Result": self.csr_for(x, playlist)}
                     for x in xuids
+                    if x not in self.csr_omitted
                 ]
             }
         )
@@ -1551,6 +1558,11 @@ class FakeHalo:
                 initial_matches=int(data.get("initial_matches", 5)),
             )
             return _json(result)
+        if (method, path) == ("POST", "/csr-limits"):
+            limit = data.get("batch_limit")
+            self.csr_batch_limit = None if limit is None else int(limit)
+            self.csr_omitted = {int(x) for x in data.get("omitted", [])}
+            return _json({"ok": True})
         if (method, path) == ("POST", "/playlists"):
             self.add_playlist(str(data["asset_id"]), str(data["name"]))
             return _json({"ok": True})

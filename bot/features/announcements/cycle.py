@@ -30,9 +30,11 @@ commit loses nothing (the next cycle sees the same change against the old snapsh
 and a crash after it leaves pending rows that the next start posts. Every message is
 sent with a nonce derived from its outbox keys and ``enforce_nonce`` (discord.py sets
 it with any nonce), and its rows are marked sent in one transaction right after.
-Remaining window: if the process dies after Discord accepted a message but before
-``mark_sent`` committed, the restart sends it again with the same nonce; Discord only
-deduplicates nonces for a few minutes, so a restart later than that posts it twice.
+If that write fails (database or disk full), the delivered keys stay in memory and are
+never posted again; every flush tries the write again, and the failure is logged once
+per episode. Remaining window: if the process dies after Discord accepted a message but
+before ``mark_sent`` committed, the restart sends it again with the same nonce; Discord
+only deduplicates nonces for a few minutes, so a restart later than that posts it twice.
 """
 
 from __future__ import annotations
@@ -60,9 +62,12 @@ from bot.features.announcements.delivery import REMOVED_FROM_GUILD, DeliveryErro
 from bot.features.announcements.embeds import announcement_embed, pack_sizes
 from bot.features.announcements.leases import CycleLeases, WholeCycle
 from bot.features.announcements.roles import RoleSyncReport
+from bot.features.announcements.schedule import PollPolicy, never_played, rank_moved
+from bot.features.stats.standings import observe_fetched_ranks
 from bot.halo.playlists import RANKED_PLAYLISTS
 from bot.halo.ratelimit import Priority
 from bot.storage.models import GuildSettings, PendingAnnouncement, Snapshot, utc_now
+from bot.storage.schedule import PollSlot
 
 if TYPE_CHECKING:
     from bot.halo.client import HaloClient
@@ -81,6 +86,9 @@ FLUSH_BATCH = 10_000  # a whole backlog at once, so each cycle's messages group 
 PENDING_MAX_AGE = timedelta(hours=24)
 OUTBOX_RETENTION = timedelta(days=30)
 MAINTENANCE_EVERY = timedelta(hours=6)
+#: How long the set of tracked players read for lookups is trusted (a player tracked
+#: since is recorded by lookups after this long, and by every cycle).
+TRACKED_TTL = 60.0
 
 
 @dataclass
@@ -92,6 +100,8 @@ class FlushReport:
     failed: int = 0  # announcements given up (channel problem, too old, unreadable)
     deferred: int = 0  # left pending for a later try (Discord or network trouble)
     problems: dict[int, str] = field(default_factory=dict)  # guild -> recorded problem
+    unrecorded: int = 0  # posted, but not yet recorded as sent (kept in memory)
+    record_error: str | None = None  # why recording them failed
 
 
 @dataclass
@@ -103,6 +113,8 @@ class CycleReport:
     memberships: int = 0
     players: int = 0
     playlists: int = 0
+    checked: int = 0  # (player, playlist) pairs due and asked for this cycle
+    not_due: int = 0  # pairs left for a later cycle (adaptive polling)
     csr_requests: int = 0  # get_csr batches asked for
     upstream_requests: int = 0  # HTTP requests sent to Halo (retries and calendar included)
     results: int = 0  # (player, playlist) answers received
@@ -147,6 +159,8 @@ class RankWatcher:
         outbox_retention: timedelta = OUTBOX_RETENTION,
         leases: CycleLeases | None = None,
         shards: tuple[int, Sequence[int]] | None = None,
+        policy: PollPolicy | None = None,
+        observe_lookups: bool = True,
     ) -> None:
         self.db = db
         self.halo = halo
@@ -161,11 +175,28 @@ class RankWatcher:
         self.leases: CycleLeases = leases if leases is not None else WholeCycle()
         #: ``(SHARD_COUNT, this process's shards)``: post only those servers' outbox rows.
         self.shards = shards
+        self.policy = policy if policy is not None else PollPolicy()
         self.season: str | None = None
         self._season_known = False
         self._cycle_lock = asyncio.Lock()
         self._flush_lock = asyncio.Lock()
         self._last_maintenance: datetime | None = None
+        #: Keys Discord accepted whose ``mark_sent`` has not committed yet (database or
+        #: disk full): never posted again, written again at every flush until it works.
+        self._delivered: dict[str, int] = {}
+        self._record_failing = False
+        #: Start of the previous cycle: half the time since is the slack for "due now".
+        self._last_cycle_at: datetime | None = None
+        #: Comparing with the last snapshot and writing the new one happen under this
+        #: lock, so a lookup's ranks and a cycle's never cross.
+        self._store_lock = asyncio.Lock()
+        self._lookup_tasks: set[asyncio.Task[None]] = set()
+        #: The tracked players, as last read (by a cycle, or by a lookup once this is
+        #: older than TRACKED_TTL): lookups of anyone else cost no database query.
+        self._tracked: frozenset[str] = frozenset()
+        self._tracked_at: float | None = None
+        if observe_lookups:
+            observe_fetched_ranks(halo, self.record_lookup)
 
     # ------------------------------------------------------------------ cycle
 
@@ -176,13 +207,22 @@ class RankWatcher:
             started = time.perf_counter()
             report = CycleReport(started_at=self.clock())
             sent_before = sum(self.halo.http.requests_sent.values())
+            failure: Exception | None = None
             try:
                 await self._cycle(report)
+            except Exception as exc:
+                # The outbox is still posted first: a failing database (full disk) must not
+                # keep already queued announcements back. The failure is raised after that,
+                # for the scheduler to log (once, then hourly: see failures.py).
+                failure = exc
+                report.errors.append(f"cycle: {exc.__class__.__name__}: {exc}")
             finally:
                 report.upstream_requests = sum(self.halo.http.requests_sent.values()) - sent_before
         if flush and self.poster is not None:
             try:
                 report.flush = await self.flush_outbox()
+                if report.flush.record_error is not None:
+                    report.errors.append(f"flush: {report.flush.record_error}")
             except Exception as exc:
                 log.exception("Posting rank announcements failed")
                 report.errors.append(f"flush: {exc.__class__.__name__}: {exc}")
@@ -198,6 +238,8 @@ class RankWatcher:
             len(report.errors),
             report.duration,
         )
+        if failure is not None:
+            raise failure
         return report
 
     async def _cycle(self, report: CycleReport) -> None:
@@ -220,6 +262,7 @@ class RankWatcher:
             by_xuid[member.xuid][member.guild_id].append(member.user_id)
             gamertags.setdefault(member.xuid, member.gamertag)
         xuids = sorted(by_xuid)
+        self._tracked, self._tracked_at = frozenset(xuids), time.monotonic()
 
         targets = await self._targets(report)
         playlists = list(RANKED_PLAYLISTS)
@@ -229,18 +272,29 @@ class RankWatcher:
                     playlists.append(playlist)
         report.playlists = len(playlists)
 
-        # This instance's work units, one after the other; in each, a slice of players
-        # of one playlist at a time: fetch, compare, store. Memory stays at one slice's
-        # answers however many players are tracked.
+        # Adaptive polling inside this instance's work units: of each unit's players, only
+        # the ones due in each playlist. A check that falls due before the middle of the
+        # next gap between cycles is done now.
+        previous_cycle, self._last_cycle_at = self._last_cycle_at, taken_at
+        slack = (taken_at - previous_cycle) / 2 if previous_cycle is not None else timedelta(0)
+        due_by = taken_at + max(slack, timedelta(0))
         turn = await self.leases.begin()
         report.cycle = turn.cycle
         while (unit := await turn.next_unit()) is not None:
             report.units += 1
             players = unit.players(xuids)
             report.players += len(players)
+            # A slice of players of one playlist at a time: fetch, compare, store. Memory
+            # stays at one slice's answers however many players are tracked.
             for playlist in playlists:
-                for start in range(0, len(players), self.players_per_step):
-                    group = players[start : start + self.players_per_step]
+                due = await self._due(playlist, players, due_by)
+                report.checked += len(due)
+                report.not_due += len(players) - len(due)
+                # Whole CSR batches per step (the batch size may shrink during the run).
+                batch = max(1, self.halo.csr_batch_size)
+                step = max(batch, self.players_per_step // batch * batch)
+                for start in range(0, len(due), step):
+                    group = due[start : start + step]
                     fetch_started = time.perf_counter()
                     answers = await self._fetch(playlist, group, report)
                     store_started = time.perf_counter()
@@ -254,6 +308,13 @@ class RankWatcher:
         if not report.units:
             report.skipped = True  # another instance checked everybody a moment ago
 
+    async def _due(self, playlist: str, xuids: list[str], horizon: datetime) -> list[str]:
+        """The players whose next check in ``playlist`` is at or before ``horizon``."""
+        if not self.policy.adaptive:
+            return xuids
+        later = await self.db.schedule.not_due(playlist, horizon)
+        return [x for x in xuids if x not in later] if later else xuids
+
     async def _store_playlist(
         self,
         playlist: str,
@@ -264,14 +325,49 @@ class RankWatcher:
         gamertags: dict[str, str],
         targets: dict[int, _Target],
         report: CycleReport,
+        *,
+        lookup: bool = False,
     ) -> None:
-        """Compare one playlist's answers with the last snapshots; write the new snapshots
-        and the announcements they cause in one transaction."""
+        """Compare one playlist's answers with the last snapshots; write the new snapshots,
+        the announcements they cause and the players' next checks in one transaction."""
         if not answers:
             return
+        async with self._store_lock:
+            await self._compare_and_store(
+                playlist,
+                answers,
+                season,
+                taken_at,
+                by_xuid,
+                gamertags,
+                targets,
+                report,
+                lookup=lookup,
+            )
+
+    async def _compare_and_store(
+        self,
+        playlist: str,
+        answers: dict[str, CsrResult | None],
+        season: str | None,
+        taken_at: datetime,
+        by_xuid: dict[str, dict[int, list[int]]],
+        gamertags: dict[str, str],
+        targets: dict[int, _Target],
+        report: CycleReport,
+        *,
+        lookup: bool,
+    ) -> None:
         snapshots: list[Snapshot] = []
         queued: list[tuple[str, int, int, dict[str, object]]] = []
+        slots: list[PollSlot] = []
         previous = await self.db.snapshots.latest_many(answers, playlist)
+        answered = [x for x, r in answers.items() if r is not None]
+        schedule = (
+            await self.db.schedule.slots(playlist, answered)
+            if self.policy.adaptive and answered
+            else {}
+        )
         for xuid, result in answers.items():
             if result is None:
                 report.missing += 1
@@ -279,6 +375,22 @@ class RankWatcher:
             report.results += 1
             current = snapshot_from_result(xuid, playlist, season, result, taken_at)
             before = previous.get(xuid)
+            if before is not None and before.taken_at > taken_at:
+                continue  # a lookup stored a newer answer meanwhile: this one is stale
+            if self.policy.adaptive:
+                if lookup and not never_played(result):
+                    slots.append(self.policy.after_lookup(xuid, playlist, taken_at))
+                else:
+                    slots.append(
+                        self.policy.after_check(
+                            xuid,
+                            playlist,
+                            taken_at,
+                            schedule.get(xuid),
+                            active=rank_moved(before, current),
+                            unplayed=never_played(result),
+                        )
+                    )
             if before is None or not before.same_rank(current):
                 snapshots.append(current)
             verdict = classify(before, current)
@@ -293,8 +405,9 @@ class RankWatcher:
             queued.extend(
                 self._queue_for_guilds(changes, by_xuid[xuid], targets, gamertags[xuid], taken_at)
             )
-        if snapshots or queued:
+        if snapshots or queued or slots:
             async with self.db.transaction() as tx:
+                await self.db.schedule.put(slots, tx=tx)
                 for snapshot in snapshots:
                     if await self.db.snapshots.record(snapshot, tx=tx, skip_unchanged=True):
                         report.snapshots_written += 1
@@ -303,6 +416,59 @@ class RankWatcher:
                         key, guild_id, channel_id, payload, tx=tx
                     ):
                         report.queued += 1
+
+    # ------------------------------------------------------------------ lookups
+
+    def record_lookup(self, xuid: str, results: dict[str, CsrResult | None]) -> None:
+        """A command fetched this player's current ranks (``/csr``): store them like a
+        cycle would (snapshots, announcements) and check the player every cycle again.
+        Runs in the background; only tracked players are recorded."""
+        fresh = self._tracked_at is not None and time.monotonic() - self._tracked_at < TRACKED_TTL
+        if fresh and xuid not in self._tracked:
+            return  # not tracked (as of a moment ago): nothing to store
+        task = asyncio.create_task(self._record_lookup(xuid, results), name=f"lookup-{xuid}")
+        self._lookup_tasks.add(task)
+        task.add_done_callback(self._lookup_done)
+
+    def _lookup_done(self, task: asyncio.Task[None]) -> None:
+        self._lookup_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and not self.db.closed:
+            log.warning("Storing the ranks of a lookup failed", exc_info=task.exception())
+
+    async def wait_lookups(self) -> None:
+        """Wait until every lookup handed over so far is stored."""
+        while self._lookup_tasks:
+            await asyncio.gather(*self._lookup_tasks, return_exceptions=True)
+
+    async def _record_lookup(self, xuid: str, results: dict[str, CsrResult | None]) -> None:
+        if self._tracked_at is None or time.monotonic() - self._tracked_at >= TRACKED_TTL:
+            self._tracked_at = time.monotonic()
+            self._tracked = frozenset(await self.db.tracked.unique_xuids())
+        memberships = await self.db.tracked.memberships_of(xuid)
+        if not memberships:
+            return
+        report = CycleReport(started_at=self.clock())
+        if not self._season_known and not await self._refresh_season(report):
+            return
+        by_xuid: dict[str, dict[int, list[int]]] = {xuid: defaultdict(list)}
+        for member in memberships:
+            by_xuid[xuid][member.guild_id].append(member.user_id)
+        gamertags = {xuid: memberships[0].gamertag}
+        targets = await self._targets(report)
+        for playlist, result in results.items():
+            await self._store_playlist(
+                playlist,
+                {xuid: result},
+                self.season,
+                report.started_at,
+                by_xuid,
+                gamertags,
+                targets,
+                report,
+                lookup=True,
+            )
+        if report.queued and self.poster is not None:
+            await self.flush_outbox()
 
     def _queue_for_guilds(
         self,
@@ -409,12 +575,13 @@ class RankWatcher:
         if self.poster is None:
             return report
         async with self._flush_lock:
+            await self._record_delivered(report)
             attempted: set[str] = set()
             while True:
                 rows = [
                     r
                     for r in await self.db.announcements.pending(FLUSH_BATCH, shards=self.shards)
-                    if r.key not in attempted
+                    if r.key not in attempted and r.key not in self._delivered
                 ]
                 if not rows:
                     break
@@ -475,9 +642,8 @@ class RankWatcher:
                         log.warning("Guild %s announce channel: %s", guild_id, exc.problem)
                         await self.db.guilds.set_channel_problem(guild_id, exc.problem)
                     continue
-                async with self.db.transaction() as tx:
-                    for key in keys:
-                        await self.db.announcements.mark_sent(key, message_id, tx=tx)
+                self._delivered.update(dict.fromkeys(keys, message_id))
+                await self._record_delivered(report)
                 report.messages += 1
                 report.sent += len(keys)
                 ANNOUNCEMENTS_POSTED.inc(len(keys))
@@ -485,6 +651,38 @@ class RankWatcher:
         for guild_id in delivered - set(broken):
             if settings_cache[guild_id].channel_problem is not None:
                 await self.db.guilds.set_channel_problem(guild_id, None)
+
+    async def _record_delivered(self, report: FlushReport) -> None:
+        """Mark every delivered key sent, in one transaction. A failure (database or disk
+        full) keeps them in memory, so they are never posted again, and is logged once
+        per episode; the next flush tries again."""
+        if not self._delivered:
+            return
+        delivered = dict(self._delivered)
+        try:
+            async with self.db.transaction() as tx:
+                for key, message_id in delivered.items():
+                    await self.db.announcements.mark_sent(key, message_id, tx=tx)
+        except Exception as exc:
+            report.unrecorded = len(delivered)
+            report.record_error = f"{exc.__class__.__name__}: {exc}"
+            if not self._record_failing:
+                self._record_failing = True
+                log.error(
+                    "Could not record %d posted announcement(s) as sent (%s: %s); keeping "
+                    "them in memory so they are not posted again (is the disk full?). "
+                    "Retrying at every rank check; a restart before it works posts them again",
+                    len(delivered),
+                    exc.__class__.__name__,
+                    exc,
+                )
+            return
+        for key in delivered:
+            self._delivered.pop(key, None)
+        report.unrecorded, report.record_error = 0, None
+        if self._record_failing:
+            self._record_failing = False
+            log.warning("Recorded %d posted announcement(s) as sent again", len(delivered))
 
     async def _give_up(self, keys: list[str], reason: str, report: FlushReport) -> None:
         for key in keys:
@@ -501,6 +699,7 @@ class RankWatcher:
         self._last_maintenance = now
         try:
             await self.db.announcements.prune_sent(now - self.outbox_retention)
+            await self.db.schedule.forget_untracked()
         except Exception as exc:
             log.exception("Pruning the announcement outbox failed")
             report.errors.append(f"prune: {exc.__class__.__name__}")

@@ -1,19 +1,19 @@
 """CSR history charts: the series from stored snapshots, and a PNG drawn with matplotlib.
 
-Drawing is synchronous and slow-ish (tens of milliseconds): from the event loop, await
-:func:`draw_csr_chart`, which runs :func:`render_csr_chart` on the bot's one chart
-thread (:data:`_EXECUTOR`), so charts waiting their turn queue there and hold no thread
-of asyncio's default executor (which other work, such as the sign-in token refresh,
-needs). It uses matplotlib's object API with the Agg canvas (no pyplot state, no backend
-switching), and one chart is drawn at a time (:data:`_DRAWING`, for direct callers too):
-matplotlib does not promise thread safety, and one at a time also bounds the memory of
-many charts asked for at once.
+Charts are drawn in a separate worker process, so matplotlib (and numpy, together about
+50 MB) is never imported into the bot's process: await :func:`draw_csr_chart`. It hands
+the chart to the bot's one chart thread (:data:`_EXECUTOR`), which takes the drawing
+lock (:data:`_DRAWING`: one chart at a time, which also bounds the memory of many charts
+asked for at once) and waits for the worker process (a ``ProcessPoolExecutor`` with one
+worker, started by the first chart with the ``spawn`` context, so it inherits nothing of
+the bot's state and memory). Charts waiting their turn queue on that thread and hold
+no thread of asyncio's default executor (which other work, such as the sign-in token
+refresh, needs). A worker that dies is replaced at the next chart.
 
-Player text never reaches the renderer (the embed names the player), so no gamertag can
-trip matplotlib's ``$...$`` math parser or a glyph the bundled font lacks.
-
-matplotlib (and numpy) is imported by the first chart, not at start: it is about 48 MB
-of the process's memory, which a bot whose members never ask for a chart does not pay.
+The worker runs :func:`render_csr_chart`: matplotlib's object API with the Agg canvas
+(no pyplot state, no backend switching). Player text never reaches the renderer (the
+embed names the player), so no gamertag can trip matplotlib's ``$...$`` math parser or a
+glyph the bundled font lacks.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import logging
+import multiprocessing
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,9 +47,13 @@ LINE = "#1d4ed8"
 #: CSR shown above and below the line, so a flat line does not sit on the frame.
 MARGIN = 60
 
+log = logging.getLogger(__name__)
+
 _DRAWING = threading.Lock()
-#: The thread charts are drawn on (started by the first chart).
+#: The thread that hands charts to the worker process, one at a time.
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
+#: The worker process that draws (started by the first chart; guarded by _DRAWING).
+_worker: ProcessPoolExecutor | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +112,38 @@ async def draw_csr_chart(
 ) -> bytes:
     """:func:`render_csr_chart` on the chart thread, for the event loop."""
     loop = asyncio.get_running_loop()
-    draw = functools.partial(render_csr_chart, runs, title, since=since, now=now)
+    draw = functools.partial(_draw_in_worker, tuple(runs), title, since, now)
     return await loop.run_in_executor(_EXECUTOR, draw)
+
+
+def _draw_in_worker(runs: Sequence[Run], title: str, since: datetime, now: datetime) -> bytes:
+    """On the chart thread: :func:`render_csr_chart` in the worker process, started (or
+    replaced, if it died) here."""
+    global _worker
+    with _DRAWING:
+        for attempt in (1, 2):
+            if _worker is None:
+                _worker = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                )
+            try:
+                return _worker.submit(render_csr_chart, runs, title, since=since, now=now).result()
+            except BrokenProcessPool:
+                _worker.shutdown(wait=False, cancel_futures=True)
+                _worker = None
+                if attempt == 2:
+                    raise
+                log.warning("The chart worker process died: starting another")
+        raise AssertionError("unreachable")
+
+
+def shutdown_worker() -> None:
+    """Stop the worker process (it is also stopped when the bot exits)."""
+    global _worker
+    with _DRAWING:
+        if _worker is not None:
+            _worker.shutdown(wait=True, cancel_futures=True)
+            _worker = None
 
 
 def render_csr_chart(runs: Sequence[Run], title: str, *, since: datetime, now: datetime) -> bytes:
@@ -118,15 +155,14 @@ def render_csr_chart(runs: Sequence[Run], title: str, *, since: datetime, now: d
     if not points:
         raise ValueError("nothing to draw")
     period = (since, max(now, points[-1].at))
-    with _DRAWING:
-        return _draw(runs, [p.value for p in points], title, period)
+    return _draw(runs, [p.value for p in points], title, period)
 
 
 def _draw(
     runs: Sequence[Run], values: Sequence[int], title: str, period: tuple[datetime, datetime]
 ) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
@@ -145,15 +181,15 @@ def _draw(
             va="center", fontsize=9, color="#475569", parse_math=False,
         )  # fmt: skip
     for run in runs:
-        times = [p.at for p in run]
+        times = date2num([p.at for p in run])  # what matplotlib does with datetimes anyway
         axes.step(times, [p.value for p in run], where="post", color=LINE, lw=2, zorder=2)
         stored = [p for p in run if p.stored]
         axes.plot(
-            [p.at for p in stored], [p.value for p in stored], "o",
+            date2num([p.at for p in stored]), [p.value for p in stored], "o",
             color=LINE, markersize=3, zorder=3,
         )  # fmt: skip
     axes.set_ylim(low, high)
-    axes.set_xlim(*period)
+    axes.set_xlim(*date2num(list(period)))
     axes.set_ylabel("CSR")
     locator = AutoDateLocator()
     axes.xaxis.set_major_locator(locator)

@@ -3,7 +3,8 @@ medals: what ``/csr``, ``/servicerecord`` and ``/compare`` compute from Halo's a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,17 @@ from bot.halo.models import CsrResult, MedalMetadata, ServiceRecord
 
 if TYPE_CHECKING:
     from bot.halo.client import HaloClient
+
+#: Told the current-season ranks a lookup fetched: ``(xuid, {playlist id: result})``.
+#: Must not block (the rank watcher stores them in the background).
+RanksObserver = Callable[[str, dict[str, CsrResult | None]], None]
+_observers: weakref.WeakKeyDictionary[HaloClient, RanksObserver] = weakref.WeakKeyDictionary()
+
+
+def observe_fetched_ranks(halo: HaloClient, observer: RanksObserver) -> None:
+    """Hand every lookup's fresh ranks through ``halo`` to ``observer`` (one per client:
+    the latest replaces the previous one), so they are stored without another request."""
+    _observers[halo] = observer
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,9 @@ async def fetch_standings(
     results = await gather_all(
         *(halo.get_player_csr(p.playlist_id, xuid, season=season) for p in playlists)
     )
+    observer = _observers.get(halo) if season is None else None
+    if observer is not None:
+        observer(xuid, {p.playlist_id: r for p, r in zip(playlists, results, strict=True)})
     return [PlaylistStanding(p, r) for p, r in zip(playlists, results, strict=True)]
 
 

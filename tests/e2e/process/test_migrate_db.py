@@ -111,6 +111,8 @@ async def test_copy_keeps_everything_and_is_idempotent(tmp_path: Path, pg_url: s
         "rank_role_grants": "1",
         "guild_verified_links": "1",
         "link_codes": "1",
+        "poll_schedule": "0",
+        "departed_guilds": "0",
     }
     async with await Database.open(pg_url) as db:
         assert await view(db) == expected

@@ -19,6 +19,7 @@ from bot.core.config import load_settings
 from bot.core.services import Services, build_services
 from bot.features.announcements.cycle import RankWatcher
 from bot.features.announcements.leases import WholeCycle
+from bot.features.announcements.schedule import PollPolicy
 from bot.storage import Database
 from tests.fakes.halo_server import (
     DEFAULT_CLEARANCE,
@@ -62,8 +63,13 @@ async def test_two_instances_seeing_one_change_queue_one_announcement(
         await db.tracked.track(GUILD_ID, USER_ID)
         await db.guilds.update(GUILD_ID, announce_channel_id=ANNOUNCE_CHANNEL_ID)
         # Both instances check every player, as two holders of one unit would (a lease
-        # that ran out while its holder was still at work, a rolling deploy).
-        watchers = [RankWatcher(s.db, s.halo, leases=WholeCycle()) for s in (first, second)]
+        # that ran out while its holder was still at work, a rolling deploy); every player
+        # is due every cycle (no adaptive polling) so both really look.
+        every_cycle = PollPolicy(adaptive=False)
+        watchers = [
+            RankWatcher(s.db, s.halo, leases=WholeCycle(), policy=every_cycle)
+            for s in (first, second)
+        ]
         baseline = await watchers[0].run_cycle()
         assert baseline.baselines > 0 and baseline.queued == 0
         halo.set_csr(NOBLE_SIX.xuid, RANKED_ARENA, 1510)
