@@ -6,13 +6,13 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from bot.halo.xuid import canonical_xuid
 from bot.storage.models import (
     LinkedAccount,
     check_id,
+    checked_gamertag,
     chunks,
     from_db_time,
-    normalize_gamertag,
-    normalize_xuid,
     placeholders,
     to_db_time,
     unique,
@@ -63,8 +63,8 @@ class LinkedAccounts:
         """
         params = (
             check_id("user_id", user_id),
-            normalize_xuid(xuid),
-            normalize_gamertag(gamertag),
+            canonical_xuid(xuid),
+            checked_gamertag(gamertag),
             to_db_time(utc_now()),
         )
         now = params[3]
@@ -134,7 +134,7 @@ class LinkedAccounts:
         """Every user linked to this XUID (usually zero or one)."""
         rows = await self._db._fetchall(
             f"SELECT {_COLUMNS} FROM linked_accounts WHERE xuid = ? ORDER BY user_id",
-            (normalize_xuid(xuid),),
+            (canonical_xuid(xuid),),
             tx=tx,
         )
         return [_account(row) for row in rows]
@@ -143,7 +143,7 @@ class LinkedAccounts:
         self, xuid: str, gamertag: str, *, tx: Transaction | None = None
     ) -> int:
         """Store a new gamertag for every link to ``xuid``; returns the number of links changed."""
-        params = (normalize_gamertag(gamertag), normalize_xuid(xuid))
+        params = (checked_gamertag(gamertag), canonical_xuid(xuid))
         async with self._db._writing(tx) as t:
             return await self._db._execute(
                 t,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from bot.common.errors import BotError
-from bot.halo.xuid import canonical_xuid
+from bot.halo.xuid import normalise_gamertag
 
 T = TypeVar("T")
 
@@ -240,12 +240,7 @@ def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def normalize_xuid(value: str | int) -> str:
-    """Canonical decimal string for a XUID (see :func:`bot.halo.xuid.canonical_xuid`)."""
-    return canonical_xuid(value)
-
-
-def normalize_gamertag(value: str) -> str:
+def checked_gamertag(value: str) -> str:
     """Strip a gamertag and check it is plausible (non-empty, not huge)."""
     if not isinstance(value, str):
         raise TypeError(f"a gamertag must be str, got {type(value).__name__}")
@@ -256,8 +251,9 @@ def normalize_gamertag(value: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Case-insensitive key for gamertags."""
-    return text.casefold()
+    """Case-insensitive key for gamertags: the parser's one rule
+    (:func:`bot.halo.xuid.normalise_gamertag`)."""
+    return normalise_gamertag(text)
 
 
 def like_prefix(prefix: str) -> str:

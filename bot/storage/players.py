@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.halo.xuid import canonical_xuid
 from bot.storage.models import (
     KnownPlayer,
     StoredPlayer,
     check_id,
     check_limit,
+    checked_gamertag,
     fold,
     from_db_time,
     like_prefix,
-    normalize_gamertag,
-    normalize_xuid,
     to_db_time,
     utc_now,
 )
@@ -49,7 +49,7 @@ class KnownPlayers:
 
     async def remember(self, xuid: str, gamertag: str, *, tx: Transaction | None = None) -> None:
         """Store the player's current gamertag."""
-        params = (normalize_xuid(xuid), normalize_gamertag(gamertag))
+        params = (canonical_xuid(xuid), checked_gamertag(gamertag))
         folded = fold(params[1])
         async with self._db._writing(tx) as t:
             # A gamertag moves when its old owner renamed; forget the stale mapping.
@@ -82,7 +82,7 @@ class KnownPlayers:
         """The player remembered for ``xuid`` and when, or None."""
         row = await self._db._fetchone(
             "SELECT xuid, gamertag, updated_at FROM known_players WHERE xuid = ?",
-            (normalize_xuid(xuid),),
+            (canonical_xuid(xuid),),
             tx=tx,
         )
         return None if row is None else _stored(row)
@@ -100,7 +100,7 @@ class KnownPlayers:
         """Note that a user looked a player up (also remembering ``gamertag`` if given)."""
         guild = check_id("guild_id", guild_id)
         user = check_id("user_id", user_id)
-        player = normalize_xuid(xuid)
+        player = canonical_xuid(xuid)
         when = to_db_time(at or utc_now())
         async with self._db._writing(tx) as t:
             if gamertag is not None:
@@ -129,7 +129,7 @@ class KnownPlayers:
         """Many ``(guild_id, user_id, xuid, when)`` lookups in one transaction, each guild
         trimmed to its most recent :data:`MAX_LOOKUPS_PER_GUILD` once."""
         rows = [
-            (check_id("guild_id", g), check_id("user_id", u), normalize_xuid(x), to_db_time(w))
+            (check_id("guild_id", g), check_id("user_id", u), canonical_xuid(x), to_db_time(w))
             for g, u, x, w in lookups
         ]
         if not rows:

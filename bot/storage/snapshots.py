@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.halo.xuid import canonical_xuid
 from bot.storage.models import (
     Snapshot,
     check_limit,
     chunks,
     from_db_time,
-    normalize_xuid,
     to_db_time,
     unique,
 )
@@ -72,7 +72,7 @@ def _params(snapshot: Snapshot) -> tuple[object, ...]:
     if snapshot.value < -1:
         raise ValueError("snapshot value must be >= -1 (-1 = unranked)")
     return (
-        normalize_xuid(snapshot.xuid),
+        canonical_xuid(snapshot.xuid),
         snapshot.playlist_id,
         snapshot.csr_season,
         snapshot.value,
@@ -98,7 +98,7 @@ class RankSnapshots:
         row = await self._db._fetchone(
             f"SELECT {_COLUMNS} FROM rank_snapshots WHERE xuid = ? AND playlist_id = ?"
             " ORDER BY taken_at DESC, id DESC LIMIT 1",
-            (normalize_xuid(xuid), playlist_id),
+            (canonical_xuid(xuid), playlist_id),
             tx=tx,
         )
         return None if row is None else _snapshot(row)
@@ -111,7 +111,7 @@ class RankSnapshots:
         row = await self._db._fetchone(
             f"SELECT {_COLUMNS} FROM rank_snapshots WHERE xuid = ? AND playlist_id = ?"
             " AND taken_at < ? ORDER BY taken_at DESC, id DESC LIMIT 1",
-            (normalize_xuid(xuid), playlist_id, to_db_time(before)),
+            (canonical_xuid(xuid), playlist_id, to_db_time(before)),
             tx=tx,
         )
         return None if row is None else _snapshot(row)
@@ -120,7 +120,7 @@ class RankSnapshots:
         self, xuids: Iterable[str], playlist_id: str, *, tx: Transaction | None = None
     ) -> dict[str, Snapshot]:
         """Newest snapshot per XUID (those that have one), in chunks of bound parameters."""
-        wanted = unique(normalize_xuid(x) for x in xuids)
+        wanted = unique(canonical_xuid(x) for x in xuids)
         found: dict[str, Snapshot] = {}
         for part in chunks(wanted):
             values = ", ".join(["(?)"] * len(part))
@@ -167,7 +167,7 @@ class RankSnapshots:
         tx: Transaction | None = None,
     ) -> list[Snapshot]:
         """Snapshots taken at or after ``since``, oldest first; the newest ``limit`` of them."""
-        params: list[object] = [normalize_xuid(xuid), playlist_id]
+        params: list[object] = [canonical_xuid(xuid), playlist_id]
         where = "xuid = ? AND playlist_id = ?"
         if since is not None:
             where += " AND taken_at >= ?"

@@ -20,6 +20,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.halo.xuid import canonical_xuid
 from bot.storage.models import (
     AccountNotLinkedError,
     ConstraintError,
@@ -28,7 +29,6 @@ from bot.storage.models import (
     LinkCode,
     check_id,
     from_db_time,
-    normalize_xuid,
     to_db_time,
     utc_now,
 )
@@ -81,7 +81,7 @@ class LinkVerifications:
         tx: Transaction | None = None,
     ) -> LinkCode:
         """Replace the member's code (checks start again). The member must be linked."""
-        made = LinkCode(check_id("user_id", user_id), normalize_xuid(xuid), code, now or utc_now())
+        made = LinkCode(check_id("user_id", user_id), canonical_xuid(xuid), code, now or utc_now())
         async with self._db._writing(tx) as t:
             try:
                 await self._db._execute(
@@ -132,7 +132,7 @@ class LinkVerifications:
         admin's vouching) is taken back. Returns those other members' ids.
         False-y (nothing changes) if the member's link is not to ``xuid`` any more."""
         check_id("user_id", user_id)
-        xuid = normalize_xuid(xuid)
+        xuid = canonical_xuid(xuid)
         now = to_db_time(utc_now())
         async with self._db._writing(tx) as t:
             changed = await self._db._execute(
@@ -182,7 +182,7 @@ class LinkVerifications:
         if source not in SOURCES:
             raise ValueError(f"unknown verification source {source!r}")
         params = (check_id("guild_id", guild_id), check_id("user_id", user_id))
-        xuid = normalize_xuid(xuid)
+        xuid = canonical_xuid(xuid)
         async with self._db._writing(tx) as t:
             rows = await self._db._fetchall(
                 "SELECT user_id FROM guild_verified_links"
