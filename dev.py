@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
         for step in (
             ["-m", "ruff", "check", "."],
             ["-m", "ruff", "format", "--check", "."],
-            ["-m", "pyright"],
+            ["-m", "pyright", "--project", "."],
             ["-m", "pytest", *workers, *rest],
         ):
             code = run(*step)
