@@ -16,7 +16,7 @@ A cycle:
    queues one outbox row per server and announcement, under an idempotency key made of
    the change itself (:meth:`~bot.features.announcements.changes.Announcement.key`),
    so instances or restarts that see the same change queue it once;
-6. posts the outbox (:meth:`RankWatcher.flush_outbox`): with shards, only the rows
+6. posts the outbox (:mod:`bot.features.announcements.outbox`): with shards, only the rows
    of servers this process's shards hold (the others are posted by their instance).
 
 Rank roles (:mod:`bot.features.announcements.roles`) are brought in step with the snapshots a cycle
@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.common.metrics import ANNOUNCEMENTS_POSTED, observe_cycle
+from bot.common.metrics import observe_cycle
 from bot.features.announcements.changes import (
     Announcement,
     RankChange,
@@ -58,15 +58,15 @@ from bot.features.announcements.changes import (
     select_for_guild,
     snapshot_from_result,
 )
-from bot.features.announcements.delivery import REMOVED_FROM_GUILD, DeliveryError, Poster, nonce_for
-from bot.features.announcements.embeds import announcement_embed, pack_sizes
+from bot.features.announcements.delivery import REMOVED_FROM_GUILD, Poster
 from bot.features.announcements.leases import CycleLeases, WholeCycle
+from bot.features.announcements.outbox import FlushReport, Outbox
 from bot.features.announcements.roles import RoleSyncReport
 from bot.features.announcements.schedule import PollPolicy, never_played, rank_moved
 from bot.features.stats.standings import observe_fetched_ranks
 from bot.halo.playlists import RANKED_PLAYLISTS
 from bot.halo.ratelimit import Priority
-from bot.storage.models import GuildSettings, PendingAnnouncement, Snapshot, utc_now
+from bot.storage.models import GuildSettings, Snapshot, utc_now
 from bot.storage.schedule import PollSlot
 
 if TYPE_CHECKING:
@@ -82,26 +82,12 @@ FETCH_CONCURRENCY = 2
 #: Players fetched, compared and stored together (a multiple of the CSR batch size):
 #: bounds a cycle's memory whatever the number of tracked players.
 PLAYERS_PER_STEP = 1000
-FLUSH_BATCH = 10_000  # a whole backlog at once, so each cycle's messages group the same way
 PENDING_MAX_AGE = timedelta(hours=24)
 OUTBOX_RETENTION = timedelta(days=30)
 MAINTENANCE_EVERY = timedelta(hours=6)
 #: How long the set of tracked players read for lookups is trusted (a player tracked
 #: since is recorded by lookups after this long, and by every cycle).
 TRACKED_TTL = 60.0
-
-
-@dataclass
-class FlushReport:
-    """What one :meth:`RankWatcher.flush_outbox` did."""
-
-    messages: int = 0  # Discord messages posted
-    sent: int = 0  # announcements in them
-    failed: int = 0  # announcements given up (channel problem, too old, unreadable)
-    deferred: int = 0  # left pending for a later try (Discord or network trouble)
-    problems: dict[int, str] = field(default_factory=dict)  # guild -> recorded problem
-    unrecorded: int = 0  # posted, but not yet recorded as sent (kept in memory)
-    record_error: str | None = None  # why recording them failed
 
 
 @dataclass
@@ -179,12 +165,11 @@ class RankWatcher:
         self.season: str | None = None
         self._season_known = False
         self._cycle_lock = asyncio.Lock()
-        self._flush_lock = asyncio.Lock()
         self._last_maintenance: datetime | None = None
-        #: Keys Discord accepted whose ``mark_sent`` has not committed yet (database or
-        #: disk full): never posted again, written again at every flush until it works.
-        self._delivered: dict[str, int] = {}
-        self._record_failing = False
+        #: Posts what the cycles queued (and what earlier runs left pending).
+        self.outbox = Outbox(
+            db, poster, clock=clock, pending_max_age=pending_max_age, shards=shards
+        )
         #: Start of the previous cycle: half the time since is the slack for "due now".
         self._last_cycle_at: datetime | None = None
         #: Comparing with the last snapshot and writing the new one happen under this
@@ -569,125 +554,8 @@ class RankWatcher:
     # ------------------------------------------------------------------ outbox
 
     async def flush_outbox(self) -> FlushReport:
-        """Post every pending announcement, grouped per server and cycle into as few
-        messages as Discord allows; mark each message's rows sent in one transaction."""
-        report = FlushReport()
-        if self.poster is None:
-            return report
-        async with self._flush_lock:
-            await self._record_delivered(report)
-            attempted: set[str] = set()
-            while True:
-                rows = [
-                    r
-                    for r in await self.db.announcements.pending(FLUSH_BATCH, shards=self.shards)
-                    if r.key not in attempted and r.key not in self._delivered
-                ]
-                if not rows:
-                    break
-                attempted.update(r.key for r in rows)
-                await self._flush_rows(rows, report)
-        return report
-
-    async def _flush_rows(self, rows: list[PendingAnnouncement], report: FlushReport) -> None:
-        assert self.poster is not None
-        now = self.clock()
-        groups: dict[tuple[int, str], list[PendingAnnouncement]] = defaultdict(list)
-        for row in rows:
-            if now - row.created_at > self.pending_max_age:
-                await self._give_up([row.key], "not delivered within 24 hours", report)
-                continue
-            groups[(row.guild_id, str(row.payload.get("batch", "")))].append(row)
-        settings_cache: dict[int, GuildSettings] = {}
-        broken: dict[int, str] = {}
-        delivered: set[int] = set()
-        for (guild_id, _batch), items in groups.items():
-            if guild_id not in settings_cache:
-                settings_cache[guild_id] = await self.db.guilds.get(guild_id)
-            settings = settings_cache[guild_id]
-            channel_id = settings.announce_channel_id
-            if channel_id is None:
-                await self._give_up([r.key for r in items], "announcements were turned off", report)
-                continue
-            entries: list[tuple[str, Announcement]] = []
-            for row in sorted(items, key=lambda r: r.key):
-                try:
-                    entries.append((row.key, Announcement.from_payload(row.payload)))
-                except (KeyError, TypeError, ValueError) as exc:
-                    await self._give_up([row.key], f"unreadable payload: {exc}", report)
-            embeds = [announcement_embed(a) for _, a in entries]
-            deferred = False
-            for group in pack_sizes([len(e) for e in embeds]):
-                keys = [entries[i][0] for i in group]
-                if deferred:
-                    report.deferred += len(keys)
-                    continue
-                if guild_id in broken:
-                    await self._give_up(keys, broken[guild_id], report)
-                    continue
-                try:
-                    message_id = await self.poster.post(
-                        guild_id, channel_id, [embeds[i] for i in group], nonce_for(keys)
-                    )
-                except DeliveryError as exc:
-                    if exc.transient:
-                        log.warning("Posting to guild %s deferred: %s", guild_id, exc.problem)
-                        report.deferred += len(keys)
-                        deferred = True
-                        continue
-                    await self._give_up(keys, exc.problem, report)
-                    if exc.channel_problem:
-                        broken[guild_id] = exc.problem
-                        report.problems[guild_id] = exc.problem
-                        log.warning("Guild %s announce channel: %s", guild_id, exc.problem)
-                        await self.db.guilds.set_channel_problem(guild_id, exc.problem)
-                    continue
-                self._delivered.update(dict.fromkeys(keys, message_id))
-                await self._record_delivered(report)
-                report.messages += 1
-                report.sent += len(keys)
-                ANNOUNCEMENTS_POSTED.inc(len(keys))
-                delivered.add(guild_id)
-        for guild_id in delivered - set(broken):
-            if settings_cache[guild_id].channel_problem is not None:
-                await self.db.guilds.set_channel_problem(guild_id, None)
-
-    async def _record_delivered(self, report: FlushReport) -> None:
-        """Mark every delivered key sent, in one transaction. A failure (database or disk
-        full) keeps them in memory, so they are never posted again, and is logged once
-        per episode; the next flush tries again."""
-        if not self._delivered:
-            return
-        delivered = dict(self._delivered)
-        try:
-            async with self.db.transaction() as tx:
-                for key, message_id in delivered.items():
-                    await self.db.announcements.mark_sent(key, message_id, tx=tx)
-        except Exception as exc:
-            report.unrecorded = len(delivered)
-            report.record_error = f"{exc.__class__.__name__}: {exc}"
-            if not self._record_failing:
-                self._record_failing = True
-                log.error(
-                    "Could not record %d posted announcement(s) as sent (%s: %s); keeping "
-                    "them in memory so they are not posted again (is the disk full?). "
-                    "Retrying at every rank check; a restart before it works posts them again",
-                    len(delivered),
-                    exc.__class__.__name__,
-                    exc,
-                )
-            return
-        for key in delivered:
-            self._delivered.pop(key, None)
-        report.unrecorded, report.record_error = 0, None
-        if self._record_failing:
-            self._record_failing = False
-            log.warning("Recorded %d posted announcement(s) as sent again", len(delivered))
-
-    async def _give_up(self, keys: list[str], reason: str, report: FlushReport) -> None:
-        for key in keys:
-            if await self.db.announcements.mark_failed(key, reason):
-                report.failed += 1
+        """Post every pending announcement (see :mod:`bot.features.announcements.outbox`)."""
+        return await self.outbox.flush()
 
     # ------------------------------------------------------------------ maintenance
 
