@@ -84,11 +84,12 @@ class JsonFormatter(logging.Formatter):
 
 
 class NetworkErrorsInOneLine(logging.Filter):
-    """discord.py logs its reconnect attempts with a whole traceback; a network failure
-    (refused, DNS, TLS, timeout) becomes the same message plus one cause instead."""
+    """discord.py logs its reconnect attempts with a whole traceback, and so would the bot's
+    own loggers when Discord or Halo cannot be reached; a network failure (refused, DNS,
+    TLS, timeout) becomes the same message plus one cause instead, from any logger."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith("discord.") or not record.exc_info:
+        if not record.exc_info:
             return True
         from bot.core.netcheck import NETWORK_ERRORS, cause_of
 

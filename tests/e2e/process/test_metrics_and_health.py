@@ -112,7 +112,8 @@ async def test_metrics_health_and_json_logs_of_a_running_bot(
         code = await bot.stop(signal.SIGTERM)
     log = bot.stderr.decode()
     assert code == 0, log
-    assert "Traceback" not in log
+    tracebacks = [line for line in log.splitlines() if "Traceback" in line]
+    assert not tracebacks, tracebacks[0][:3000] if tracebacks else ""
     entries = [json.loads(line) for line in log.splitlines()]  # every line is one JSON object
     assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
     messages = [e["message"] for e in entries]
