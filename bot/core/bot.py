@@ -9,6 +9,7 @@ runs one shard with a plain :class:`HaloBot` (``shard_id``) or several with
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import pkgutil
@@ -138,6 +139,15 @@ class HaloBot(ApiGatewayMixin, commands.Bot):
         command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
     ) -> None:
         INTERACTIONS.labels(f"/{command.qualified_name}", "ok").inc()
+
+    async def close(self) -> None:
+        # discord.py leaves its READY delay task (waiting for the servers to arrive)
+        # running on close; it would then dispatch "ready" on a client that has dropped
+        # its event loop, and log an AttributeError traceback at shutdown.
+        ready_task: asyncio.Task[None] | None = getattr(self._connection, "_ready_task", None)
+        if ready_task is not None and not ready_task.done():
+            ready_task.cancel()
+        await super().close()
 
     async def on_ready(self) -> None:
         user = self.user
