@@ -11,25 +11,23 @@ deleted; an invitation back before then keeps everything. The deletion runs hour
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import discord
 from discord.ext import commands, tasks
 
 from bot.core.bot import HaloBot
-from bot.storage.models import utc_now
+from bot.features.departures.service import DeparturesService
 
 log = logging.getLogger(__name__)
 
 
 class GuildDepartures(commands.Cog):
-    """Keeps the stored data in step with the servers the bot is in."""
+    """Discord's server events, handed to :class:`DeparturesService`."""
 
-    def __init__(self, bot: HaloBot, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, bot: HaloBot, service: DeparturesService) -> None:
         self.bot = bot
-        self.clock = clock
-        self.grace = timedelta(days=bot.settings.guild_data_grace_days)
+        self.service = service
 
     async def cog_load(self) -> None:
         self.purge_loop.start()
@@ -39,41 +37,21 @@ class GuildDepartures(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        if guild.unavailable:
-            return  # an outage, not a removal
-        if await self.bot.db.departures.mark_left(guild.id, self.clock()):
-            log.info(
-                "Removed from server %s: its members are no longer polled; its data is "
-                "deleted in %s unless I am invited back",
-                guild.id,
-                self.grace,
-            )
-        if not self.grace:
-            await self.purge()
+        if not guild.unavailable:  # unavailable: an outage, not a removal
+            await self.service.left(guild.id)
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self._returned(guild.id)
+        await self.service.returned(guild.id)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        # Invited back while the bot was offline.
-        for guild_id in await self.bot.db.departures.ids():
-            if self.bot.get_guild(guild_id) is not None:
-                await self._returned(guild_id)
-
-    async def _returned(self, guild_id: int) -> None:
-        if await self.bot.db.departures.returned(guild_id):
-            log.info("Back in server %s: its settings and tracked members are kept", guild_id)
-
-    async def purge(self) -> list[int]:
-        """Delete the data of every server left more than the grace period ago."""
-        return await self.bot.db.departures.purge(self.clock() - self.grace)
+        await self.service.returned_while_offline(guild.id for guild in self.bot.guilds)
 
     @tasks.loop(hours=1)
     async def purge_loop(self) -> None:
         try:
-            await self.purge()
+            await self.service.purge()
         except Exception:
             log.exception("Deleting the data of servers the bot left failed")
 
@@ -83,4 +61,5 @@ class GuildDepartures(commands.Cog):
 
 
 async def setup(bot: HaloBot) -> None:
-    await bot.add_cog(GuildDepartures(bot))
+    grace = timedelta(days=bot.settings.guild_data_grace_days)
+    await bot.add_cog(GuildDepartures(bot, DeparturesService(bot.db, grace)))

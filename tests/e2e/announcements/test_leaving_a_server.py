@@ -104,11 +104,11 @@ async def test_removed_server_stops_polling_and_its_data_goes_after_the_grace_pe
     assert await polled_xuids(world) == {str(MODERN_PLAYER.xuid)}
     # Within the grace period everything is kept.
     departures = cast("GuildDepartures", cog(world, "GuildDepartures"))
-    assert await departures.purge() == []
+    assert await departures.service.purge() == []
     assert await server1_data(world) == kept
 
-    departures.clock = lambda: datetime.now(UTC) + timedelta(days=7, minutes=1)
-    assert await departures.purge() == [GUILD_ID]
+    departures.service.clock = lambda: datetime.now(UTC) + timedelta(days=7, minutes=1)
+    assert await departures.service.purge() == [GUILD_ID]
     assert await server1_data(world) == (None, 0, 0, 0, 0)
     # Server 2 and the accounts are untouched.
     assert await world.db.tracked.count_for_guild(GUILD2_ID) == 1
@@ -132,8 +132,8 @@ async def test_invited_back_within_the_grace_period_keeps_everything(world: Worl
 
     await eventually(returned, "the return to be recorded")
     departures = cast("GuildDepartures", cog(world, "GuildDepartures"))
-    departures.clock = lambda: datetime.now(UTC) + timedelta(days=30)
-    assert await departures.purge() == []
+    departures.service.clock = lambda: datetime.now(UTC) + timedelta(days=30)
+    assert await departures.service.purge() == []
     assert await server1_data(world) == kept
     assert await polled_xuids(world) == {str(NOBLE_SIX.xuid), str(MODERN_PLAYER.xuid)}
 
