@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.common.files import make_private_folder
 from bot.storage.backend import Dialect, Params, Row
 from bot.storage.models import (
     ConstraintError,
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 MEMORY = ":memory:"
 BUSY_TIMEOUT_MS = 5000
 FILE_MODE = 0o600
-FOLDER_MODE = 0o700
 #: ``PRAGMA quick_check(N)``: report at most this many problems.
 QUICK_CHECK_LIMIT = 10
 
@@ -52,21 +52,6 @@ def _casefold(value: object) -> object:
 def lock_path(path: Path) -> Path:
     """The lock file a bot process holds beside its database."""
     return path.with_name(path.name + ".lock")
-
-
-def _make_folder(folder: Path) -> None:
-    """Create ``folder`` and missing parents owner-only (0700); existing ones are kept."""
-    missing: list[Path] = []
-    current = folder
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for part in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            part.mkdir(mode=FOLDER_MODE)
-            os.chmod(part, FOLDER_MODE)  # mkdir's mode is filtered by the umask
 
 
 def _create_owner_only(path: Path) -> None:
@@ -136,7 +121,7 @@ def _take_lock(path: Path) -> int:
 
 def _prepare_files(path: Path, exclusive: bool) -> int | None:
     """Folder, lock and database file, before SQLite touches anything."""
-    _make_folder(path.parent)
+    make_private_folder(path.parent)
     fd = _take_lock(path) if exclusive else None
     try:
         _create_owner_only(path)

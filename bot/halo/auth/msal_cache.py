@@ -20,25 +20,11 @@ from pathlib import Path
 
 import msal
 
+from bot.common.files import make_private_folder
+
 log = logging.getLogger(__name__)
 
 FileSignature = tuple[int, int, int]
-
-
-def make_private_folder(folder: Path) -> None:
-    """Create ``folder`` and its missing parents owner-only (0700, whatever the umask);
-    folders that exist are kept as they are."""
-    missing: list[Path] = []
-    current = folder
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for part in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            part.mkdir(mode=0o700)
-            os.chmod(part, 0o700)  # mkdir's mode is filtered by the umask
 
 
 def write_private_file(path: Path, text: str) -> None:
