@@ -318,91 +318,68 @@ class RankWatcher:
         if not answers:
             return
         async with self._store_lock:
-            await self._compare_and_store(
-                playlist,
-                answers,
-                season,
-                taken_at,
-                by_xuid,
-                gamertags,
-                targets,
-                report,
-                lookup=lookup,
+            snapshots: list[Snapshot] = []
+            queued: list[tuple[str, int, int, dict[str, object]]] = []
+            slots: list[PollSlot] = []
+            previous = await self.db.snapshots.latest_many(answers, playlist)
+            answered = [x for x, r in answers.items() if r is not None]
+            schedule = (
+                await self.db.schedule.slots(playlist, answered)
+                if self.policy.adaptive and answered
+                else {}
             )
-
-    async def _compare_and_store(
-        self,
-        playlist: str,
-        answers: dict[str, CsrResult | None],
-        season: str | None,
-        taken_at: datetime,
-        by_xuid: dict[str, dict[int, list[int]]],
-        gamertags: dict[str, str],
-        targets: dict[int, _Target],
-        report: CycleReport,
-        *,
-        lookup: bool,
-    ) -> None:
-        snapshots: list[Snapshot] = []
-        queued: list[tuple[str, int, int, dict[str, object]]] = []
-        slots: list[PollSlot] = []
-        previous = await self.db.snapshots.latest_many(answers, playlist)
-        answered = [x for x, r in answers.items() if r is not None]
-        schedule = (
-            await self.db.schedule.slots(playlist, answered)
-            if self.policy.adaptive and answered
-            else {}
-        )
-        for xuid, result in answers.items():
-            if result is None:
-                report.missing += 1
-                continue
-            report.results += 1
-            current = snapshot_from_result(xuid, playlist, season, result, taken_at)
-            before = previous.get(xuid)
-            if before is not None and before.taken_at > taken_at:
-                continue  # a lookup stored a newer answer meanwhile: this one is stale
-            if self.policy.adaptive:
-                if lookup and not never_played(result):
-                    slots.append(self.policy.after_lookup(xuid, playlist, taken_at))
-                else:
-                    slots.append(
-                        self.policy.after_check(
-                            xuid,
-                            playlist,
-                            taken_at,
-                            schedule.get(xuid),
-                            active=rank_moved(before, current),
-                            unplayed=never_played(result),
+            for xuid, result in answers.items():
+                if result is None:
+                    report.missing += 1
+                    continue
+                report.results += 1
+                current = snapshot_from_result(xuid, playlist, season, result, taken_at)
+                before = previous.get(xuid)
+                if before is not None and before.taken_at > taken_at:
+                    continue  # a lookup stored a newer answer meanwhile: this one is stale
+                if self.policy.adaptive:
+                    if lookup and not never_played(result):
+                        slots.append(self.policy.after_lookup(xuid, playlist, taken_at))
+                    else:
+                        slots.append(
+                            self.policy.after_check(
+                                xuid,
+                                playlist,
+                                taken_at,
+                                schedule.get(xuid),
+                                active=rank_moved(before, current),
+                                unplayed=never_played(result),
+                            )
                         )
+                if before is None or not before.same_rank(current):
+                    snapshots.append(current)
+                verdict = classify(before, current)
+                if verdict in ("baseline", "new_season") or (
+                    verdict == "unranked" and before is not None and before.value >= 0
+                ):
+                    report.baselines += 1
+                changes = detect_changes(before, current)
+                if not changes:
+                    continue
+                report.changes += len(changes)
+                queued.extend(
+                    self._queue_for_guilds(
+                        changes, by_xuid[xuid], targets, gamertags[xuid], taken_at
                     )
-            if before is None or not before.same_rank(current):
-                snapshots.append(current)
-            verdict = classify(before, current)
-            if verdict in ("baseline", "new_season") or (
-                verdict == "unranked" and before is not None and before.value >= 0
-            ):
-                report.baselines += 1
-            changes = detect_changes(before, current)
-            if not changes:
-                continue
-            report.changes += len(changes)
-            queued.extend(
-                self._queue_for_guilds(changes, by_xuid[xuid], targets, gamertags[xuid], taken_at)
-            )
-        if snapshots or queued or slots:
-            async with self.db.transaction() as tx:
-                await self.db.schedule.put(slots, tx=tx)
-                for snapshot in snapshots:
-                    if await self.db.snapshots.record(snapshot, tx=tx, skip_unchanged=True):
-                        report.snapshots_written += 1
-                for key, guild_id, channel_id, payload in queued:
-                    if await self.db.announcements.add_pending(
-                        key, guild_id, channel_id, payload, tx=tx
-                    ):
-                        report.queued += 1
+                )
+            if snapshots or queued or slots:
+                async with self.db.transaction() as tx:
+                    await self.db.schedule.put(slots, tx=tx)
+                    for snapshot in snapshots:
+                        if await self.db.snapshots.record(snapshot, tx=tx, skip_unchanged=True):
+                            report.snapshots_written += 1
+                    for key, guild_id, channel_id, payload in queued:
+                        if await self.db.announcements.add_pending(
+                            key, guild_id, channel_id, payload, tx=tx
+                        ):
+                            report.queued += 1
 
-    # ------------------------------------------------------------------ lookups
+        # ------------------------------------------------------------------ lookups
 
     def record_lookup(self, xuid: str, results: dict[str, CsrResult | None]) -> None:
         """A command fetched this player's current ranks (``/csr``): store them like a
