@@ -28,6 +28,26 @@ from tests.support.coordination import Coordination, ThrowawayRedis
 from tests.support.discord import running_fake
 from tests.support.world import World, running_world
 
+#: Folders whose every test starts real bot processes: seconds each, like ``slow`` tests.
+SLOW_FOLDERS = ("tests/e2e/process/", "tests/e2e/scale/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Process tests, then other slow tests, then the rest, each in a stable order.
+
+    xdist hands tests out in collection order, so the long waits start at once on every
+    worker and the short tests fill in around them, instead of one long test starting last
+    and stretching the run."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.as_posix()
+        if any(folder in path for folder in SLOW_FOLDERS):
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+
+    items.sort(key=rank)
+
+
 #: ``db`` / ``db_target`` (every storage test on SQLite and on PostgreSQL) and ``pg_url``.
 pytest_plugins = ["tests.support.engines"]
 

@@ -468,6 +468,7 @@ async def test_discord_429_on_the_post_is_retried(world: World) -> None:
 # ---------------------------------------------------------------------- the loop itself
 
 
+@pytest.mark.slow
 async def test_the_loop_polls_on_its_own_and_survives_a_failing_cycle(tmp_path: Path) -> None:
     async with running_world(tmp_path, rank_poll_seconds=1) as world:
         cog = cog_of(world)

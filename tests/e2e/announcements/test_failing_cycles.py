@@ -43,6 +43,7 @@ def cog_of(world: World) -> RankAnnouncements:
     return cast("RankAnnouncements", cog)
 
 
+@pytest.mark.slow
 async def test_a_cycle_that_keeps_failing_is_logged_once_then_hourly_then_recovery(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -494,6 +494,7 @@ async def test_a_member_who_rejoins_gets_the_role_on_resync(world: World) -> Non
     await eventually(lambda: rank_roles_of(world, USER_ID) == {DIAMOND_ROLE}, "the role")
 
 
+@pytest.mark.slow
 async def test_the_scheduled_checks_keep_roles_in_step_in_the_background(
     tmp_path: Path,
 ) -> None:

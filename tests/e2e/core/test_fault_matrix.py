@@ -272,6 +272,7 @@ def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.handler.removeFilter(redactor())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FAULTS))
 async def test_every_command_and_the_announcement_loop_survive(
     tmp_path: Path, name: str, caplog: pytest.LogCaptureFixture
@@ -436,6 +437,7 @@ async def test_gateway_disconnect_and_resume(tmp_path: Path) -> None:
         world.discord.assert_healthy()
 
 
+@pytest.mark.slow
 async def test_the_real_default_deadline(tmp_path: Path) -> None:
     """Every other test gives Halo a short deadline (tests/support/world.py); this one keeps
     the bot's own: a lookup Halo never answers is deferred at once and told "Halo is not

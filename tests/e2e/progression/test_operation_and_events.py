@@ -501,6 +501,7 @@ async def test_calendar_unavailable_before_the_first_build(tmp_path: Path, comma
             world.discord.assert_healthy()
 
 
+@pytest.mark.slow
 async def test_autocomplete_answers_fast_while_the_catalogue_is_not_ready(tmp_path: Path) -> None:
     async with FakeHalo() as halo:
         halo.fail("seasoncalendar", hang=True, times=None)

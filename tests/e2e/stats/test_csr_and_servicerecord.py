@@ -453,6 +453,7 @@ async def test_timeouts_give_halo_unavailable(tmp_path: Path, command: str) -> N
         world.discord.assert_healthy()
 
 
+@pytest.mark.slow
 async def test_season_autocomplete_answers_fast_while_halo_hangs(tmp_path: Path) -> None:
     async with FakeHalo() as halo:
         halo.fail("seasoncalendar", hang=True, times=None)
