@@ -40,6 +40,7 @@ import re
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -361,6 +362,8 @@ class RecordedRequest(NamedTuple):
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    #: When the fake received it (``time.monotonic()`` of the test process).
+    at: float = 0.0
 
     @property
     def target(self) -> str:
@@ -380,6 +383,7 @@ class RecordedRequest(NamedTuple):
             "query": self.query,
             "headers": self.headers,
             "body": self.body.decode("utf-8", "replace"),
+            "at": self.at,
         }
 
 
@@ -772,7 +776,9 @@ class FakeHalo:
         if host == "_admin":
             return await self._admin(request, path, query, body)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        self.requests.append(RecordedRequest(request.method, host, path, query, headers, body))
+        self.requests.append(
+            RecordedRequest(request.method, host, path, query, headers, body, time.monotonic())
+        )
         req = _Req(request, request.method, host, path, query, headers, body)
 
         fault = next((f for f in self.faults if f.matches(f"{host}{path}")), None)

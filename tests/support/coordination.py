@@ -109,6 +109,8 @@ class ThrowawayRedis:
         return shutil.which("redis-server") is not None
 
     async def start(self) -> None:
+        """Start the server and wait until it answers; after :meth:`kill`, a restart on
+        the same port (and empty: nothing is persisted)."""
         self._process = await asyncio.create_subprocess_exec(
             "redis-server",
             "--port",

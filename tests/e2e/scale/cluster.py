@@ -99,19 +99,16 @@ class Cluster:
         folder.mkdir(exist_ok=True)
         runs = len(list(folder.glob("bot*.log")))
         log = folder / f"bot{runs}.log"
-        env = bot_env(
-            self.discord,
-            self.halo,
-            folder,
-            DATABASE_URL=self.pg_url,
-            SHARD_COUNT=str(SHARD_COUNT),
-            SHARD_IDS=str(shard),
-            DISCORD_DEV_GUILD_ID=str(server.guild_id),
-            RANK_POLL_SECONDS=str(POLL_SECONDS),
-            HALO_REQUESTS_PER_SECOND="100",
-            GUILD_COMMANDS_PER_MINUTE="1000",
-            **self.env,
-        )
+        settings = {
+            "DATABASE_URL": self.pg_url,
+            "SHARD_COUNT": str(SHARD_COUNT),
+            "SHARD_IDS": str(shard),
+            "DISCORD_DEV_GUILD_ID": str(server.guild_id),
+            "RANK_POLL_SECONDS": str(POLL_SECONDS),
+            "HALO_REQUESTS_PER_SECOND": "100",
+            "GUILD_COMMANDS_PER_MINUTE": "1000",
+        }
+        env = bot_env(self.discord, self.halo, folder, **(settings | self.env))
         env["PYTHONPATH"] = str(ROOT)
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
