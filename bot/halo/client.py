@@ -75,13 +75,9 @@ class HaloClient:
         self.csr_rejections = 0
         self.static_ttl = static_ttl
         self.player_ttl = player_ttl
-        self._cache: CachedFetcher[str, Any] = CachedFetcher(
+        self.cache: CachedFetcher[str, Any] = CachedFetcher(
             max_entries=max_cache_entries, shared=shared_answers
         )
-
-    @property
-    def cache(self) -> CachedFetcher[str, Any]:
-        return self._cache
 
     async def _get(
         self,
@@ -112,8 +108,8 @@ class HaloClient:
             return read(await load())
 
         if fresh:
-            return await self._cache.coalescer.run(url, fetch)
-        return await self._cache.get_decoded(url, ttl, load, read)
+            return await self.cache.coalescer.run(url, fetch)
+        return await self.cache.get_decoded(url, ttl, load, read)
 
     # -- profiles -----------------------------------------------------------------
 

@@ -332,7 +332,7 @@ async def test_season_rollover_does_not_flood(world: World) -> None:
 
     # The new season starts: everyone is back in placement or soft-reset lower.
     world.halo.set_file(CALENDAR_PATH, calendar("CsrSeason10-1"))
-    world.services.halo.cache.clear()  # the calendar's cache time is over
+    world.services.halo.cache.cache.clear()  # the calendar's cache time is over
     for playlist in (RANKED_ARENA, RANKED_SLAYER, RANKED_DOUBLES):
         world.halo.set_csr(NOBLE_SIX.xuid, playlist, -1, matches_remaining=5)
         world.halo.set_csr(MODERN_PLAYER.xuid, playlist, 700, season_max=700)
