@@ -46,10 +46,6 @@ CSR_BATCH_SIZE = 30
 USERS_BATCH_SIZE = 100
 
 
-def xuid_token(xuid: str | int) -> str:
-    return format_xuid(xuid)
-
-
 def track_id_of(path: str) -> str:
     """``RewardTracks/Operations/S05OpPassM01.json`` -> ``S05OpPassM01``."""
     name = path.rsplit("/", 1)[-1]
@@ -180,7 +176,7 @@ class HaloClient:
         fresh: bool = False,
         priority: Priority = Priority.INTERACTIVE,
     ) -> dict[str, models.CsrResult | None]:
-        query = {"players": ",".join(xuid_token(x) for x in xuids)}
+        query = {"players": ",".join(format_xuid(x) for x in xuids)}
         if season:
             query["season"] = season
         url = build_url(SKILL_HOST, f"/hi/playlist/{segment(playlist_id)}/csrs", query)
@@ -243,7 +239,7 @@ class HaloClient:
             query["gameVariantCategory"] = str(game_variant_category)
         if ranked is not None:
             query["isRanked"] = "true" if ranked else "false"
-        path = f"/hi/players/{segment(xuid_token(xuid))}/Matchmade/servicerecord"
+        path = f"/hi/players/{segment(format_xuid(xuid))}/Matchmade/servicerecord"
         url = build_url(STATS_HOST, path, query or None)
         try:
             return await self._get(url, self.player_ttl, _service_record)
@@ -254,7 +250,7 @@ class HaloClient:
         self, xuid: str, *, start: int = 0, count: int = 25, match_type: str = "Matchmaking"
     ) -> models.MatchHistory:
         query = {"start": str(start), "count": str(count), "type": match_type}
-        url = build_url(STATS_HOST, f"/hi/players/{segment(xuid_token(xuid))}/matches", query)
+        url = build_url(STATS_HOST, f"/hi/players/{segment(format_xuid(xuid))}/matches", query)
         try:
             return await self._get(url, self.player_ttl, _match_history)
         except UpstreamStatusError as exc:
@@ -272,7 +268,7 @@ class HaloClient:
         """A player's skill result in one match (CSR before and after in ranked ones);
         None when Halo has none for them (unranked match, not computed yet)."""
         path = f"/hi/matches/{segment(match_id)}/skill"
-        url = build_url(SKILL_HOST, path, {"players": xuid_token(xuid)})
+        url = build_url(SKILL_HOST, path, {"players": format_xuid(xuid)})
         try:
             skill = await self._get(url, MATCH_TTL, _match_skill)
         except UpstreamStatusError as exc:
@@ -285,7 +281,7 @@ class HaloClient:
     # -- economy (player progression) ------------------------------------------------
 
     def _economy_url(self, xuid: str, rest: str) -> str:
-        return build_url(ECONOMY_HOST, f"/hi/players/{segment(xuid_token(xuid))}/{rest}")
+        return build_url(ECONOMY_HOST, f"/hi/players/{segment(format_xuid(xuid))}/{rest}")
 
     async def get_player_operations(self, xuid: str) -> models.PlayerOperations:
         url = self._economy_url(xuid, "rewardtracks/operations")
@@ -317,7 +313,7 @@ class HaloClient:
         wrong. Raises NoDataError when Halo keeps it private or has none."""
         url = build_url(
             ECONOMY_HOST,
-            f"/hi/players/{segment(xuid_token(xuid))}/customization",
+            f"/hi/players/{segment(format_xuid(xuid))}/customization",
             {"view": "public"},
         )
         try:
