@@ -41,6 +41,7 @@ from tests.support.discord import (
     USER_ID,
     running_fake,
 )
+from tests.support.sql import announcement, was_announced
 from tests.support.world import Caller, World, running_world
 
 GUILD2_ID = 1_300_000_000_000_020_000
@@ -572,7 +573,7 @@ async def test_discord_outage_keeps_posts_pending_and_resends_the_same_message(
             ["Noble Six reached Onyx"],
         )
         assert nonce == nonce_for([row.key])
-        assert await services.db.announcements.was_announced(row.key)
+        assert await was_announced(services.db, row.key)
 
 
 async def test_posts_pending_for_too_long_are_given_up(tmp_path: Path) -> None:
@@ -592,6 +593,6 @@ async def test_posts_pending_for_too_long_are_given_up(tmp_path: Path) -> None:
         )
         flushed = await later.flush_outbox()
         assert (flushed.sent, flushed.failed) == (0, 1) and poster.posts == []
-        stored = await services.db.announcements.get(row.key)
+        stored = await announcement(services.db, row.key)
         assert stored is not None and stored.status == "failed"
         assert stored.failure == "not delivered within 24 hours"

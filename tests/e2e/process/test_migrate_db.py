@@ -13,6 +13,7 @@ import asyncpg
 
 from bot.storage import Database, Snapshot
 from tests.support.paths import ROOT
+from tests.support.sql import announcement
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 X1, X2 = "2533274800000001", "2533274800000002"
@@ -71,14 +72,14 @@ async def fill(path: Path) -> None:
 async def view(db: Database) -> dict[str, object]:
     """What the repositories show, to compare the engines."""
     return {
-        "accounts": await db.accounts.get_many([1, 2]),
+        "accounts": [await db.accounts.get(1), await db.accounts.get(2)],
         "tracked": await db.tracked.memberships(),
         "autocomplete": await db.tracked.linked_in_guild(10, "ä"),
         "settings": await db.guilds.get(10),
         "history": await db.snapshots.history(X1, "ranked"),
         "latest": await db.snapshots.latest(X1, "ranked"),
         "pending": await db.announcements.pending(),
-        "sent": await db.announcements.get("b"),
+        "sent": await announcement(db, "b"),
         "lookups": await db.players.recent_lookups(10),
         "player": await db.players.by_gamertag("ärger"),
         "roles": await db.rank_roles.all_mappings(),

@@ -54,15 +54,6 @@ async def test_unlink_returns_removed_account(db: Database) -> None:
     assert await db.accounts.count() == 0
 
 
-async def test_get_many_chunks_large_inputs(db: Database) -> None:
-    for user in range(1, 1201, 3):
-        await db.accounts.link(user, str(10_000 + user), f"P{user}")
-    found = await db.accounts.get_many([*range(1, 1201), 1, 4])
-    assert sorted(found) == list(range(1, 1201, 3))
-    assert found[4].xuid == "10004"
-    assert await db.accounts.get_many([]) == {}
-
-
 async def test_for_xuid_and_update_gamertag(db: Database) -> None:
     await db.accounts.link(1, "77", "OldName")
     await db.accounts.link(2, "77", "OldName")
@@ -93,6 +84,16 @@ async def test_track_untrack_and_listing(db: Database) -> None:
     assert await db.tracked.untrack(100, 1) is False
     assert not await db.tracked.is_tracked(100, 1)
     assert await db.tracked.count_for_guild(100) == 1
+
+
+async def test_guilds_of_chunks_large_inputs(db: Database) -> None:
+    # More ids than one statement may bind (MAX_VARIABLES): the query runs in parts.
+    for user in range(1, 1201, 3):
+        await db.accounts.link(user, str(10_000 + user), f"P{user}")
+        await db.tracked.track(5_000 + user, user)
+    found = await db.tracked.guilds_of([*range(1, 1201), 1, 4])
+    assert sorted(found) == [5_000 + user for user in range(1, 1201, 3)]
+    assert await db.tracked.guilds_of([]) == set()
 
 
 async def test_tracking_requires_a_link(db: Database) -> None:

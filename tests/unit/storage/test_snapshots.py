@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.storage import Database, Snapshot
+from tests.support.sql import announcement
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 X1, X2 = "2533274800000001", "2533274800000002"
@@ -172,4 +173,4 @@ async def test_snapshot_joins_announcement_transaction(db: Database) -> None:
             assert await db.announcements.add_pending("k", 1, 2, {"x": 1}, tx=tx)
             raise RuntimeError
     assert await db.snapshots.count() == 0
-    assert await db.announcements.get("k") is None
+    assert await announcement(db, "k") is None
