@@ -180,11 +180,3 @@ class KnownPlayers:
             tx=tx,
         )
         return [KnownPlayer(row["xuid"], row["gamertag"]) for row in rows]
-
-    async def forget_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
-        """Drop a guild's lookups (bot removed); returns how many went."""
-        check_id("guild_id", guild_id)
-        async with self._db._writing(tx) as t:
-            return await self._db._execute(
-                t, "DELETE FROM player_lookups WHERE guild_id = ?", (guild_id,)
-            )

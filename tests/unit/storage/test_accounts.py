@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.storage import AccountNotLinkedError, Database, LinkedAccount, TrackedMember
+from tests.support.sql import count
 
 # --------------------------------------------------------------------------- accounts
 
@@ -74,7 +75,6 @@ async def test_track_untrack_and_listing(db: Database) -> None:
     assert await db.tracked.track(100, 1) is True
     assert await db.tracked.track(100, 1) is False
     assert await db.tracked.track(100, 2) is True
-    assert await db.tracked.is_tracked(100, 1)
     assert await db.tracked.list_for_guild(100) == [
         TrackedMember(100, 2, "12", "Alpha"),
         TrackedMember(100, 1, "11", "bravo"),
@@ -82,7 +82,7 @@ async def test_track_untrack_and_listing(db: Database) -> None:
     assert await db.tracked.count_for_guild(100) == 2
     assert await db.tracked.untrack(100, 1) is True
     assert await db.tracked.untrack(100, 1) is False
-    assert not await db.tracked.is_tracked(100, 1)
+    assert [m.user_id for m in await db.tracked.list_for_guild(100)] == [2]
     assert await db.tracked.count_for_guild(100) == 1
 
 
@@ -111,7 +111,10 @@ async def test_guilds_are_isolated(db: Database) -> None:
     await db.tracked.untrack(100, 1)
     assert [m.guild_id for m in await db.tracked.memberships()] == [200]
     await db.tracked.track(100, 1)
-    assert await db.tracked.remove_guild(200) == 1
+    # The bot left server 200 and its grace period is over: only its tracking goes.
+    await db.departures.mark_left(200, datetime(2025, 1, 1, tzinfo=UTC))
+    assert await db.departures.purge(datetime(2025, 1, 8, tzinfo=UTC)) == [200]
+    assert await count(db, "tracked_members", "guild_id = ?", 200) == 0
     assert [m.guild_id for m in await db.tracked.memberships()] == [100]
 
 

@@ -11,6 +11,7 @@ from bot.core.resolver import Player, PlayerResolver
 from bot.halo.client import HaloClient
 from bot.storage import Database, KnownPlayer
 from bot.storage import players as players_module
+from tests.support.sql import count
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -123,8 +124,12 @@ async def test_lookups_are_capped_per_guild(db: Database, monkeypatch: pytest.Mo
     recent = await db.players.recent_lookups(100, limit=25)
     assert [p.xuid for p in recent] == ["8", "7", "6", "5", "4"]
     assert await db.players.recent_lookups(200) == [("1", "P1")]
-    assert await db.players.forget_guild(100) == 5
+    assert await count(db, "player_lookups", "guild_id = ?", 100) == 5
+    # The bot left server 100 and its grace period is over: its lookups go, no others.
+    await db.departures.mark_left(100, T0)
+    assert await db.departures.purge(T0 + timedelta(days=7)) == [100]
     assert await db.players.recent_lookups(100) == []
+    assert await db.players.recent_lookups(200) == [("1", "P1")]
 
 
 async def test_batched_lookups_keep_the_latest_and_cap_each_guild(
