@@ -89,11 +89,6 @@ def configure_discord_api(api_base: str) -> None:
     log.info("Discord REST API base set to %s", value)
 
 
-def reset_discord_api() -> None:
-    """Back to stock discord.py: ``Route.BASE`` and ``DEFAULT_GATEWAY`` as shipped."""
-    configure_discord_api(DEFAULT_API_BASE)
-
-
 def current_api_base() -> str:
     """The REST base discord.py uses right now."""
     return Route.BASE

@@ -18,7 +18,6 @@ from bot.core.discord_http import (
     configure_discord_api,
     current_api_base,
     is_default_base,
-    reset_discord_api,
     use_api_gateway,
 )
 
@@ -28,7 +27,7 @@ STOCK_GATEWAY = yarl.URL("wss://gateway.discord.gg/")
 @pytest.fixture(autouse=True)
 def _restore() -> Iterator[None]:
     yield
-    reset_discord_api()
+    configure_discord_api(DEFAULT_API_BASE)  # stock discord.py again
 
 
 class _FakeHTTP:
