@@ -61,8 +61,10 @@ async def fill(path: Path) -> None:
         await db.announcements.add_pending("b", 10, 99, {"n": 1})
         await db.announcements.add_pending("a", 10, 99, {"n": 2, "ü": "x"})
         await db.announcements.mark_sent("b", 123)
-        await db.players.record_lookup(10, 1, X2, "Ärger", at=T0)
-        await db.players.record_lookup(10, 1, X1, "Alpha", at=T0)  # same time: rowid decides
+        await db.players.remember(X2, "Ärger")
+        await db.players.remember(X1, "Alpha")
+        # The same time: rowid decides their order.
+        await db.players.record_lookups([(10, 1, X2, T0), (10, 1, X1, T0)])
         await db.rank_roles.set_role(10, "Diamond", 555)
         await db.rank_roles.record_grant(10, 1, 555)
         await db.verification.vouch(20, 2, X2, by=7)

@@ -159,7 +159,8 @@ async def test_upgrade_from_version_1_keeps_rows(tmp_path: Path) -> None:
         stored = await announcement(db, "k1")
         assert stored is not None and stored.payload == {"a": 1}
         # the 0002 tables work
-        await db.players.record_lookup(77, 10, XUID, "OldTimer")
+        await db.players.remember(XUID, "OldTimer")
+        await db.players.record_lookups([(77, 10, XUID, datetime.now(UTC))])
         assert await db.players.recent_lookups(77) == [(XUID, "OldTimer")]
         assert await db.integrity_check()
     indexes = {r[0] for r in raw(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -416,7 +417,7 @@ async def test_200_concurrent_writers_all_land(db: Database) -> None:
     assert await db.accounts.count() == 200
     assert len(await db.tracked.memberships()) == 200
     assert len(await db.tracked.unique_xuids()) == 200
-    assert await db.snapshots.count() == 200
+    assert await count(db, "rank_snapshots") == 200
     assert await db.integrity_check()
 
 
@@ -463,7 +464,7 @@ async def test_kill_before_commit_leaves_no_trace(tmp_path: Path) -> None:
         assert await db.accounts.count() == 1
         assert (await db.accounts.get(1)).gamertag == "Committed"
         assert [m.user_id for m in await db.tracked.list_for_guild(3)] == [1]
-        assert await db.snapshots.count() == 1
+        assert await count(db, "rank_snapshots") == 1
         assert await db.snapshots.latest("777", "ranked") is None
 
 
