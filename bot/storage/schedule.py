@@ -104,7 +104,3 @@ class PollSchedule:
                 "DELETE FROM poll_schedule WHERE xuid NOT IN (SELECT a.xuid"
                 " FROM tracked_members AS t JOIN linked_accounts AS a ON a.user_id = t.user_id)",
             )
-
-    async def count(self, *, tx: Transaction | None = None) -> int:
-        row = await self._db._fetchone("SELECT COUNT(*) FROM poll_schedule", tx=tx)
-        return int(row[0]) if row is not None else 0

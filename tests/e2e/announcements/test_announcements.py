@@ -41,7 +41,7 @@ from tests.support.discord import (
     USER_ID,
     running_fake,
 )
-from tests.support.sql import announcement, was_announced
+from tests.support.sql import announcement, count, was_announced
 from tests.support.world import Caller, World, running_world
 
 GUILD2_ID = 1_300_000_000_000_020_000
@@ -134,7 +134,7 @@ async def test_scripted_changes_post_exactly_the_expected_messages(world: World)
     first = await cycle(world)  # first sight: a baseline, not an announcement
     assert (first.players, first.baselines, first.queued) == (2, 8, 0)
     assert first.csr_requests == 4  # both players in one request per playlist
-    assert await world.db.snapshots.count() == 8
+    assert await count(world.db, "rank_snapshots") == 8
     second = await cycle(world)  # nothing changed: no post, no new history rows
     assert (second.changes, second.snapshots_written) == (0, 0)
     assert posted(world) == []
