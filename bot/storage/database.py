@@ -303,12 +303,6 @@ class Database:
         """True after :meth:`close`."""
         return self._backend is None
 
-    async def integrity_check(self) -> bool:
-        """SQLite: ``PRAGMA integrity_check`` and ``foreign_key_check`` are clean.
-        PostgreSQL (which enforces both all the time): the connection answers."""
-        async with self._lock:
-            return await self._require_backend().integrity_check()
-
     # ---------------------------------------------------------------- migrations
 
     def _migrations(self) -> tuple[Migration, ...]:

@@ -57,3 +57,12 @@ async def was_announced(db: Database, key: str) -> bool:
     """Whether the announcement under ``key`` was posted (its row is ``sent``)."""
     stored = await announcement(db, key)
     return stored is not None and stored.status == "sent"
+
+
+async def integrity_ok(db: Database) -> bool:
+    """SQLite: ``PRAGMA integrity_check`` says ok and ``foreign_key_check`` finds nothing.
+    PostgreSQL checks both at every statement: the connection answers."""
+    if db.dialect != "sqlite":
+        return await db._fetchone("SELECT 1") is not None
+    checked = [tuple(row) for row in await db._fetchall("PRAGMA integrity_check")]
+    return checked == [("ok",)] and not await db._fetchall("PRAGMA foreign_key_check")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.storage import AccountNotLinkedError, Database, LinkedAccount, TrackedMember
-from tests.support.sql import count
+from tests.support.sql import count, integrity_ok
 
 # --------------------------------------------------------------------------- accounts
 
@@ -130,7 +130,7 @@ async def test_unlink_cascades_tracking_everywhere_but_relink_keeps_it(db: Datab
 
     await db.accounts.unlink(1)
     assert await db.tracked.memberships() == [TrackedMember(100, 2, "12", "Two")]
-    assert await db.integrity_check()
+    assert await integrity_ok(db)
 
 
 async def test_unique_xuids_and_memberships(db: Database) -> None:
