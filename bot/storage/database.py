@@ -164,11 +164,6 @@ class Transaction:
         self._db = db
         self._open = True
 
-    @property
-    def active(self) -> bool:
-        """False once the owning ``transaction()`` block has committed or rolled back."""
-        return self._open
-
     def __repr__(self) -> str:
         return f"<Transaction {'open' if self._open else 'finished'}>"
 
