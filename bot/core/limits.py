@@ -85,13 +85,6 @@ class KeyedWindowLimiter:
             self._hits.move_to_end(key)
         hits.append(now)
 
-    def hit(self, key: Hashable) -> float:
-        """Record a hit and return 0.0 if allowed, else the seconds to wait (nothing recorded)."""
-        wait = self.peek(key)
-        if wait == 0.0:
-            self.record(key)
-        return wait
-
     def _trim(self, hits: deque[float], now: float) -> None:
         horizon = now - self.period + EPSILON
         while hits and hits[0] <= horizon:
@@ -149,13 +142,6 @@ class Cooldown:
             while len(self._last) >= self.max_keys:
                 self._last.popitem(last=False)
         self._last[key] = now
-
-    def hit(self, key: Hashable) -> float:
-        """Record a hit and return 0.0 if allowed, else the seconds to wait (nothing recorded)."""
-        wait = self.peek(key)
-        if wait == 0.0:
-            self.record(key)
-        return wait
 
     def _expire(self, now: float) -> None:
         horizon = now - self.seconds + EPSILON
