@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
+from bot.common.seq import chunks
 from bot.common.text import escape
 from bot.halo import models
 from bot.halo.cache import CachedFetcher, SharedAnswers
@@ -130,7 +131,7 @@ class HaloClient:
         """XUIDs -> profiles, in batches. Unknown XUIDs are left out."""
         wanted = list(dict.fromkeys(canonical_xuid(x) for x in xuids))
         found: list[models.ProfileUser] = []
-        for chunk in _chunks(wanted, USERS_BATCH_SIZE):
+        for chunk in chunks(wanted, USERS_BATCH_SIZE):
             url = build_url(PROFILE_HOST, "/users", {"xuids": ",".join(chunk)})
             try:
                 found.extend(list(await self._get(url, PROFILE_TTL, _users)))
@@ -164,7 +165,7 @@ class HaloClient:
         """
         wanted = list(dict.fromkeys(canonical_xuid(x) for x in xuids))
         results: dict[str, models.CsrResult | None] = {}
-        for chunk in _chunks(wanted, self.csr_batch_size):
+        for chunk in chunks(wanted, self.csr_batch_size):
             results.update(await self._csr_batch(playlist_id, chunk, season, fresh, priority))
         return results
 
@@ -379,11 +380,6 @@ class HaloClient:
             if exc.status == 404:
                 raise NoDataError("Halo has no data for that playlist.") from None
             raise _unexpected(exc) from None
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _player_error(exc: UpstreamStatusError) -> Exception:

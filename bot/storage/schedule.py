@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.storage.models import chunks, from_db_time, to_db_time
+from bot.common.seq import chunks
+from bot.storage.models import MAX_VARIABLES, from_db_time, placeholders, to_db_time
 
 if TYPE_CHECKING:
     from bot.storage.database import Database, Transaction
@@ -51,12 +52,11 @@ class PollSchedule:
     ) -> dict[str, PollSlot]:
         """The stored slots of these players in the playlist (missing: never scheduled)."""
         found: dict[str, PollSlot] = {}
-        for part in chunks(list(xuids), 500):
-            marks = ", ".join(["?"] * len(part))
+        for part in chunks(list(xuids), MAX_VARIABLES):
             rows = await self._db._fetchall(
                 "SELECT xuid, playlist_id, last_active, interval_seconds, next_due"
                 " FROM poll_schedule"
-                f" WHERE playlist_id = ? AND xuid IN ({marks})",
+                f" WHERE playlist_id = ? AND xuid IN ({placeholders(len(part))})",
                 (playlist_id, *part),
                 tx=tx,
             )

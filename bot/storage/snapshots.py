@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.common.seq import chunks
 from bot.halo.xuid import canonical_xuid
 from bot.storage.models import (
+    MAX_VARIABLES,
     Snapshot,
     check_limit,
-    chunks,
     from_db_time,
     to_db_time,
     unique,
@@ -118,7 +119,7 @@ class RankSnapshots:
         """Newest snapshot per XUID (those that have one), in chunks of bound parameters."""
         wanted = unique(canonical_xuid(x) for x in xuids)
         found: dict[str, Snapshot] = {}
-        for part in chunks(wanted):
+        for part in chunks(wanted, MAX_VARIABLES):
             values = ", ".join(["(?)"] * len(part))
             rows = await self._db._fetchall(
                 f"WITH wanted (xuid) AS (VALUES {values})"

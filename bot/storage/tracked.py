@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from bot.common.seq import chunks
 from bot.storage.models import (
+    MAX_VARIABLES,
     AccountNotLinkedError,
     ConstraintError,
     TrackedMember,
     check_id,
     check_limit,
-    chunks,
     like_prefix,
     placeholders,
     to_db_time,
@@ -158,7 +159,7 @@ class TrackedMembers:
         """Every guild that tracks at least one of these users."""
         ids = unique(check_id("user_id", u) for u in user_ids)
         found: set[int] = set()
-        for part in chunks(ids):
+        for part in chunks(ids, MAX_VARIABLES):
             rows = await self._db._fetchall(
                 "SELECT DISTINCT guild_id FROM tracked_members"
                 f" WHERE user_id IN ({placeholders(len(part))})",
