@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import discord
 
+from bot.core.config import DEFAULT_DISCORD_API_BASE
 from bot.core.discord_http import (
-    DEFAULT_API_BASE,
     ApiGatewayMixin,
     configure_discord_api,
     use_api_gateway,
@@ -171,6 +171,6 @@ async def running_bot(
         body_done = True
     finally:
         crashed = await stop_bot(bot, connect_task)
-        configure_discord_api(DEFAULT_API_BASE)  # stock discord.py again
+        configure_discord_api(DEFAULT_DISCORD_API_BASE)  # stock discord.py again
     if body_done and crashed is not None:
         raise RuntimeError("the bot's gateway connection died during the test") from crashed

@@ -12,8 +12,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from discord.webhook import async_ as webhook_async
 
+from bot.core.config import DEFAULT_DISCORD_API_BASE
 from bot.core.discord_http import (
-    DEFAULT_API_BASE,
     ApiGatewayMixin,
     configure_discord_api,
     current_api_base,
@@ -27,7 +27,7 @@ STOCK_GATEWAY = yarl.URL("wss://gateway.discord.gg/")
 @pytest.fixture(autouse=True)
 def _restore() -> Iterator[None]:
     yield
-    configure_discord_api(DEFAULT_API_BASE)  # stock discord.py again
+    configure_discord_api(DEFAULT_DISCORD_API_BASE)  # stock discord.py again
 
 
 class _FakeHTTP:
@@ -84,7 +84,7 @@ def test_configure_sets_rest_and_webhook_base() -> None:
 def test_default_base_restores_stock() -> None:
     configure_discord_api("http://127.0.0.1:1/api/v10")
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL("ws://127.0.0.1:1/gateway")
-    configure_discord_api(DEFAULT_API_BASE)
+    configure_discord_api(DEFAULT_DISCORD_API_BASE)
     assert Route.BASE == "https://discord.com/api/v10"
     assert DiscordWebSocket.DEFAULT_GATEWAY == STOCK_GATEWAY
 
