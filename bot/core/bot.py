@@ -163,10 +163,6 @@ class HaloBot(ApiGatewayMixin, commands.Bot):
             shards,
         )
 
-    def holds_guild(self, guild_id: int) -> bool:
-        """Whether this process's shards hold ``guild_id`` (see :func:`holds_guild_shard`)."""
-        return holds_guild_shard(self, guild_id)
-
 
 class ShardedHaloBot(HaloBot, commands.AutoShardedBot):
     """The bot running several shards in one process (one gateway connection each)."""

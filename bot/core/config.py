@@ -28,7 +28,9 @@ SECRET_FIELDS = frozenset(
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _check_http_url(value: str | None) -> str | None:
+def check_http_url(value: str | None) -> str | None:
+    """``value`` trimmed, without a trailing slash, or None when blank; ``ValueError``
+    unless it is an https:// URL (or http:// to this machine) with no query or fragment."""
     if value is None:
         return None
     value = value.strip()
@@ -144,18 +146,18 @@ class Settings(BaseSettings):
     @classmethod
     def _discord_base(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return _check_http_url(value) or DEFAULT_DISCORD_API_BASE
+            return check_http_url(value) or DEFAULT_DISCORD_API_BASE
         return value
 
     @field_validator("project_url", mode="before")
     @classmethod
     def _project_url(cls, value: Any) -> Any:
-        return _check_http_url(value) if isinstance(value, str) else value
+        return check_http_url(value) if isinstance(value, str) else value
 
     @field_validator("halo_api_base_url", mode="before")
     @classmethod
     def _halo_base(cls, value: Any) -> Any:
-        return _check_http_url(value) if isinstance(value, str) else value
+        return check_http_url(value) if isinstance(value, str) else value
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -37,12 +37,12 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.core.config import DEFAULT_DISCORD_API_BASE, check_http_url
+
 if TYPE_CHECKING:
     import discord
 
 log = logging.getLogger(__name__)
-
-DEFAULT_API_BASE = "https://discord.com/api/v10"
 
 # What discord.py ships with, captured at import so it can always be restored.
 _STOCK_ROUTE_BASE: str = Route.BASE
@@ -59,7 +59,7 @@ def is_default_base(api_base: str | None) -> bool:
         return True
     value = _normalise(api_base)
     parts = urlsplit(value)
-    default = urlsplit(DEFAULT_API_BASE)
+    default = urlsplit(DEFAULT_DISCORD_API_BASE)
     return (
         parts.scheme.lower() == default.scheme
         and parts.netloc.lower() == default.netloc
@@ -75,23 +75,13 @@ def configure_discord_api(api_base: str) -> None:
     ``api_base`` is the versioned base, e.g. ``http://127.0.0.1:8080/api/v10``. The
     default base restores stock discord.py (REST base *and* default gateway).
     """
-    if is_default_base(api_base):
+    value = check_http_url(api_base)  # the rule DISCORD_API_BASE is checked with
+    if value is None or is_default_base(value):
         Route.BASE = _STOCK_ROUTE_BASE
         DiscordWebSocket.DEFAULT_GATEWAY = _STOCK_GATEWAY
         return
-    value = _normalise(api_base)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"Discord API base must be an http(s) URL, got {api_base!r}")
-    if parts.query or parts.fragment:
-        raise ValueError("Discord API base must not have a query string or fragment")
     Route.BASE = value
     log.info("Discord REST API base set to %s", value)
-
-
-def reset_discord_api() -> None:
-    """Back to stock discord.py: ``Route.BASE`` and ``DEFAULT_GATEWAY`` as shipped."""
-    configure_discord_api(DEFAULT_API_BASE)
 
 
 def current_api_base() -> str:

@@ -24,6 +24,8 @@ FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
 AUTHOR_MAX = 256
 TOTAL_MAX = 6000
+#: A slash-command choice's name and value.
+CHOICE_MAX = 100
 ELLIPSIS = "…"
 
 

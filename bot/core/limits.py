@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.common.errors import RateLimitedError
 from bot.coordination.link import CoordinationUnavailable
-from bot.halo.ratelimit import _EPS, DEFAULT_MAX_KEYS, Clock
+from bot.halo.ratelimit import DEFAULT_MAX_KEYS, EPSILON, Clock
 
 if TYPE_CHECKING:
     from bot.core.config import Settings
@@ -70,7 +70,7 @@ class KeyedWindowLimiter:
         self._trim(hits, now)
         if len(hits) < self.limit:
             return 0.0
-        return max(hits[0] + self.period - now, _EPS)
+        return max(hits[0] + self.period - now, EPSILON)
 
     def record(self, key: Hashable) -> None:
         """Count a hit for ``key`` now, whether or not it was allowed."""
@@ -85,20 +85,13 @@ class KeyedWindowLimiter:
             self._hits.move_to_end(key)
         hits.append(now)
 
-    def hit(self, key: Hashable) -> float:
-        """Record a hit and return 0.0 if allowed, else the seconds to wait (nothing recorded)."""
-        wait = self.peek(key)
-        if wait == 0.0:
-            self.record(key)
-        return wait
-
     def _trim(self, hits: deque[float], now: float) -> None:
-        horizon = now - self.period + _EPS
+        horizon = now - self.period + EPSILON
         while hits and hits[0] <= horizon:
             hits.popleft()
 
     def _expire(self, now: float) -> None:
-        horizon = now - self.period + _EPS
+        horizon = now - self.period + EPSILON
         while self._hits:
             key, hits = next(iter(self._hits.items()))
             if hits and hits[-1] > horizon:
@@ -136,7 +129,7 @@ class Cooldown:
         last = self._last.get(key)
         if last is None:
             return 0.0
-        return max(last + self.seconds - now, _EPS)
+        return max(last + self.seconds - now, EPSILON)
 
     def record(self, key: Hashable) -> None:
         """Start the cooldown of ``key`` now."""
@@ -150,15 +143,8 @@ class Cooldown:
                 self._last.popitem(last=False)
         self._last[key] = now
 
-    def hit(self, key: Hashable) -> float:
-        """Record a hit and return 0.0 if allowed, else the seconds to wait (nothing recorded)."""
-        wait = self.peek(key)
-        if wait == 0.0:
-            self.record(key)
-        return wait
-
     def _expire(self, now: float) -> None:
-        horizon = now - self.seconds + _EPS
+        horizon = now - self.seconds + EPSILON
         while self._last:
             key, last = next(iter(self._last.items()))
             if last > horizon:
@@ -167,7 +153,7 @@ class Cooldown:
 
 
 def _whole_seconds(wait: float) -> int:
-    return max(1, math.ceil(wait - _EPS))
+    return max(1, math.ceil(wait - EPSILON))
 
 
 def _in_seconds(seconds: int) -> str:

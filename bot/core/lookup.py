@@ -61,39 +61,28 @@ async def player_autocomplete(
     prefix = current.strip()[:32]
     choices: list[app_commands.Choice[str]] = []
     seen: set[str] = set()
+
+    def offer(xuid: str, gamertag: str, note: str) -> None:
+        if xuid not in seen:
+            seen.add(xuid)
+            choices.append(
+                app_commands.Choice(name=_choice_name(gamertag, note), value=f"xuid({xuid})")
+            )
+
     try:
         own = await bot.db.accounts.get(interaction.user.id)
         if own and own.gamertag.casefold().startswith(prefix.casefold()):
-            seen.add(own.xuid)
-            choices.append(
-                app_commands.Choice(
-                    name=_choice_name(own.gamertag, "you"), value=f"xuid({own.xuid})"
-                )
-            )
+            offer(own.xuid, own.gamertag, "you")
         if interaction.guild_id is not None:
             for member in await bot.db.tracked.linked_in_guild(
                 interaction.guild_id, prefix, MAX_CHOICES
             ):
-                if member.xuid not in seen:
-                    seen.add(member.xuid)
-                    choices.append(
-                        app_commands.Choice(
-                            name=_choice_name(member.gamertag, "linked"),
-                            value=f"xuid({member.xuid})",
-                        )
-                    )
+                offer(member.xuid, member.gamertag, "linked")
             await bot.resolver.flush()  # lookups are written behind: include the latest
             for known in await bot.db.players.recent_lookups(
                 interaction.guild_id, prefix, MAX_CHOICES
             ):
-                if known.xuid not in seen:
-                    seen.add(known.xuid)
-                    choices.append(
-                        app_commands.Choice(
-                            name=_choice_name(known.gamertag, "recent"),
-                            value=f"xuid({known.xuid})",
-                        )
-                    )
+                offer(known.xuid, known.gamertag, "recent")
     except Exception:
         log.exception("player autocomplete failed")
         return []

@@ -106,17 +106,9 @@ class TTLCache(Generic[K, V]):
                 self.evictions += 1
         self._data[key] = (now + ttl, value)
 
-    def invalidate(self, key: K) -> bool:
-        """Remove ``key``; True if it was there (even expired)."""
-        return self._data.pop(key, None) is not None
-
     def clear(self) -> None:
         """Remove every entry (the counters are kept)."""
         self._data.clear()
-
-    def purge_expired(self) -> int:
-        """Remove every expired entry now; returns how many went."""
-        return self._purge_expired(self._clock())
 
     def __len__(self) -> int:
         """The number of live entries (expired ones are purged first)."""
@@ -128,11 +120,10 @@ class TTLCache(Generic[K, V]):
         entry = self._data.get(key)  # type: ignore[call-overload]  # any hashable may be asked
         return entry is not None and self._clock() < entry[0]
 
-    def _purge_expired(self, now: float) -> int:
+    def _purge_expired(self, now: float) -> None:
         expired = [key for key, (expires_at, _) in self._data.items() if now >= expires_at]
         for key in expired:
             del self._data[key]
-        return len(expired)
 
 
 class Coalescer(Generic[K, V]):
@@ -153,11 +144,6 @@ class Coalescer(Generic[K, V]):
     def __len__(self) -> int:
         """The number of calls in flight."""
         return len(self._inflight)
-
-    def in_flight(self, key: K) -> bool:
-        """Whether a call for ``key`` is running."""
-        task = self._inflight.get(key)
-        return task is not None and not task.done()
 
     async def run(self, key: K, factory: Callable[[], Awaitable[V]]) -> V:
         """Await the shared call for ``key``, starting it with ``factory`` if none is running."""
@@ -199,7 +185,7 @@ class CachedFetcher(Generic[K, V]):
     """Answer from a :class:`TTLCache`, else run one coalesced call and cache its result.
 
     Only successful results are cached; an exception reaches every waiter of
-    that call and the next :meth:`get` tries again. When concurrent callers
+    that call and the next :meth:`get_decoded` tries again. When concurrent callers
     share a call, the ``ttl`` of the one that started it is used.
     """
 
@@ -219,33 +205,6 @@ class CachedFetcher(Generic[K, V]):
         self.upstream_calls = 0
         self.hits = 0
 
-    @property
-    def misses(self) -> int:
-        """Lookups that were not answered from the cache (shared calls included)."""
-        return self.cache.misses
-
-    def _cached(self, key: K) -> Any:
-        """The cached value for ``key`` or ``_MISSING``, counted as a hit or a miss."""
-        value = self.cache.get(key, _MISSING)
-        if value is not _MISSING:
-            self.hits += 1
-        CACHE_LOOKUPS.labels("miss" if value is _MISSING else "hit").inc()
-        return value
-
-    async def get(self, key: K, ttl: float, factory: Callable[[], Awaitable[V]]) -> V:
-        """The cached value for ``key``, else the result of ``factory()`` (cached for ``ttl``)."""
-        value = self._cached(key)
-        if value is not _MISSING:
-            return value
-
-        async def load() -> V:
-            self.upstream_calls += 1
-            result = await factory()
-            self.cache.set(key, result, ttl)
-            return result
-
-        return await self.coalescer.run(key, load)
-
     async def get_decoded(
         self,
         key: K,
@@ -253,12 +212,14 @@ class CachedFetcher(Generic[K, V]):
         load: Callable[[], Awaitable[bytes]],
         decode: Callable[[bytes], V],
     ) -> V:
-        """Like :meth:`get` for an answer loaded as bytes: ``decode(load())``. With
+        """The cached value for ``key``, else ``decode(load())``, cached for ``ttl``. With
         :attr:`shared`, the bytes come from (and go to) the shared store, and processes
         asking at the same moment share one ``load``; the decoded value is kept here for
         as long as the shared answer stays fresh."""
-        value = self._cached(key)
+        value = self.cache.get(key, _MISSING)
+        CACHE_LOOKUPS.labels("miss" if value is _MISSING else "hit").inc()
         if value is not _MISSING:
+            self.hits += 1
             return value
 
         async def one() -> V:
@@ -281,11 +242,3 @@ class CachedFetcher(Generic[K, V]):
             return decoded[0]
 
         return await self.coalescer.run(key, one)
-
-    def invalidate(self, key: K) -> None:
-        """Forget the cached value for ``key`` (a call in flight still stores its result)."""
-        self.cache.invalidate(key)
-
-    def clear(self) -> None:
-        """Forget every cached value."""
-        self.cache.clear()

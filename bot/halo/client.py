@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from bot.common.errors import HaloDataError, NoDataError, PlayerNotFoundError
+from bot.common.seq import chunks
 from bot.common.text import escape
 from bot.halo import models
 from bot.halo.cache import CachedFetcher, SharedAnswers
@@ -46,10 +47,6 @@ CSR_BATCH_SIZE = 30
 USERS_BATCH_SIZE = 100
 
 
-def xuid_token(xuid: str | int) -> str:
-    return format_xuid(xuid)
-
-
 def track_id_of(path: str) -> str:
     """``RewardTracks/Operations/S05OpPassM01.json`` -> ``S05OpPassM01``."""
     name = path.rsplit("/", 1)[-1]
@@ -75,13 +72,9 @@ class HaloClient:
         self.csr_rejections = 0
         self.static_ttl = static_ttl
         self.player_ttl = player_ttl
-        self._cache: CachedFetcher[str, Any] = CachedFetcher(
+        self.cache: CachedFetcher[str, Any] = CachedFetcher(
             max_entries=max_cache_entries, shared=shared_answers
         )
-
-    @property
-    def cache(self) -> CachedFetcher[str, Any]:
-        return self._cache
 
     async def _get(
         self,
@@ -112,8 +105,8 @@ class HaloClient:
             return read(await load())
 
         if fresh:
-            return await self._cache.coalescer.run(url, fetch)
-        return await self._cache.get_decoded(url, ttl, load, read)
+            return await self.cache.coalescer.run(url, fetch)
+        return await self.cache.get_decoded(url, ttl, load, read)
 
     # -- profiles -----------------------------------------------------------------
 
@@ -138,7 +131,7 @@ class HaloClient:
         """XUIDs -> profiles, in batches. Unknown XUIDs are left out."""
         wanted = list(dict.fromkeys(canonical_xuid(x) for x in xuids))
         found: list[models.ProfileUser] = []
-        for chunk in _chunks(wanted, USERS_BATCH_SIZE):
+        for chunk in chunks(wanted, USERS_BATCH_SIZE):
             url = build_url(PROFILE_HOST, "/users", {"xuids": ",".join(chunk)})
             try:
                 found.extend(list(await self._get(url, PROFILE_TTL, _users)))
@@ -172,7 +165,7 @@ class HaloClient:
         """
         wanted = list(dict.fromkeys(canonical_xuid(x) for x in xuids))
         results: dict[str, models.CsrResult | None] = {}
-        for chunk in _chunks(wanted, self.csr_batch_size):
+        for chunk in chunks(wanted, self.csr_batch_size):
             results.update(await self._csr_batch(playlist_id, chunk, season, fresh, priority))
         return results
 
@@ -184,7 +177,7 @@ class HaloClient:
         fresh: bool = False,
         priority: Priority = Priority.INTERACTIVE,
     ) -> dict[str, models.CsrResult | None]:
-        query = {"players": ",".join(xuid_token(x) for x in xuids)}
+        query = {"players": ",".join(format_xuid(x) for x in xuids)}
         if season:
             query["season"] = season
         url = build_url(SKILL_HOST, f"/hi/playlist/{segment(playlist_id)}/csrs", query)
@@ -247,7 +240,7 @@ class HaloClient:
             query["gameVariantCategory"] = str(game_variant_category)
         if ranked is not None:
             query["isRanked"] = "true" if ranked else "false"
-        path = f"/hi/players/{segment(xuid_token(xuid))}/Matchmade/servicerecord"
+        path = f"/hi/players/{segment(format_xuid(xuid))}/Matchmade/servicerecord"
         url = build_url(STATS_HOST, path, query or None)
         try:
             return await self._get(url, self.player_ttl, _service_record)
@@ -258,7 +251,7 @@ class HaloClient:
         self, xuid: str, *, start: int = 0, count: int = 25, match_type: str = "Matchmaking"
     ) -> models.MatchHistory:
         query = {"start": str(start), "count": str(count), "type": match_type}
-        url = build_url(STATS_HOST, f"/hi/players/{segment(xuid_token(xuid))}/matches", query)
+        url = build_url(STATS_HOST, f"/hi/players/{segment(format_xuid(xuid))}/matches", query)
         try:
             return await self._get(url, self.player_ttl, _match_history)
         except UpstreamStatusError as exc:
@@ -276,7 +269,7 @@ class HaloClient:
         """A player's skill result in one match (CSR before and after in ranked ones);
         None when Halo has none for them (unranked match, not computed yet)."""
         path = f"/hi/matches/{segment(match_id)}/skill"
-        url = build_url(SKILL_HOST, path, {"players": xuid_token(xuid)})
+        url = build_url(SKILL_HOST, path, {"players": format_xuid(xuid)})
         try:
             skill = await self._get(url, MATCH_TTL, _match_skill)
         except UpstreamStatusError as exc:
@@ -289,7 +282,7 @@ class HaloClient:
     # -- economy (player progression) ------------------------------------------------
 
     def _economy_url(self, xuid: str, rest: str) -> str:
-        return build_url(ECONOMY_HOST, f"/hi/players/{segment(xuid_token(xuid))}/{rest}")
+        return build_url(ECONOMY_HOST, f"/hi/players/{segment(format_xuid(xuid))}/{rest}")
 
     async def get_player_operations(self, xuid: str) -> models.PlayerOperations:
         url = self._economy_url(xuid, "rewardtracks/operations")
@@ -321,7 +314,7 @@ class HaloClient:
         wrong. Raises NoDataError when Halo keeps it private or has none."""
         url = build_url(
             ECONOMY_HOST,
-            f"/hi/players/{segment(xuid_token(xuid))}/customization",
+            f"/hi/players/{segment(format_xuid(xuid))}/customization",
             {"view": "public"},
         )
         try:
@@ -387,11 +380,6 @@ class HaloClient:
             if exc.status == 404:
                 raise NoDataError("Halo has no data for that playlist.") from None
             raise _unexpected(exc) from None
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _player_error(exc: UpstreamStatusError) -> Exception:

@@ -40,7 +40,7 @@ Sleep = Callable[[float], Awaitable[None]]
 MAX_RETRY_AFTER = 3600.0
 DEFAULT_MAX_KEYS = 10_000
 # Float slack so that waiting exactly the returned delay is always enough.
-_EPS = 1e-9
+EPSILON = 1e-9
 _DELTA_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
@@ -160,7 +160,7 @@ class UpstreamLimiter:
         if until is None:
             return 0.0
         left = until - self._clock()
-        if left <= _EPS:
+        if left <= EPSILON:
             del self._paused_until[host]
             return 0.0
         return left
@@ -230,7 +230,7 @@ class UpstreamLimiter:
                 continue  # the head may have changed meanwhile
             now = self._clock()
             wait = self._slot - now
-            if wait > _EPS:
+            if wait > EPSILON:
                 await self._wait(wait)
                 continue
             self._slot = None

@@ -46,11 +46,6 @@ class Tier:
     sub_tiers: int
     order: int
 
-    @property
-    def is_ranked(self) -> bool:
-        """False only for the pseudo-tier :data:`UNRANKED`."""
-        return self.order > 0
-
     def sub_tier_start(self, sub_tier: int) -> int:
         """The first CSR of displayed sub-tier ``sub_tier`` (1-based)."""
         return self.start + SUB_TIER_SPAN * (sub_tier - 1)

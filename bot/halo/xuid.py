@@ -70,15 +70,6 @@ class PlayerRef:
     kind: PlayerKind
     value: str
 
-    @property
-    def path_token(self) -> str:
-        """The player as Halo's URL paths take it: ``xuid(N)`` or the gamertag (not encoded)."""
-        if self.kind == "xuid":
-            return format_xuid(self.value)
-        if self.kind == "member":
-            raise ValueError("a member reference must be resolved to a XUID first")
-        return self.value
-
 
 def _normalise(text: str) -> str:
     """NFC, trimmed, runs of spaces collapsed into one."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.halo.xuid import canonical_xuid
@@ -11,11 +10,8 @@ from bot.storage.models import (
     LinkedAccount,
     check_id,
     checked_gamertag,
-    chunks,
     from_db_time,
-    placeholders,
     to_db_time,
-    unique,
     utc_now,
 )
 
@@ -111,24 +107,6 @@ class LinkedAccounts:
             tx=tx,
         )
         return None if row is None else _account(row)
-
-    async def get_many(
-        self, user_ids: Iterable[int], *, tx: Transaction | None = None
-    ) -> dict[int, LinkedAccount]:
-        """Links of those users that have one, keyed by user id."""
-        ids = unique(check_id("user_id", u) for u in user_ids)
-        found: dict[int, LinkedAccount] = {}
-        for part in chunks(ids):
-            rows = await self._db._fetchall(
-                f"SELECT {_COLUMNS} FROM linked_accounts"
-                f" WHERE user_id IN ({placeholders(len(part))})",
-                tuple(part),
-                tx=tx,
-            )
-            for row in rows:
-                account = _account(row)
-                found[account.user_id] = account
-        return found
 
     async def for_xuid(self, xuid: str, *, tx: Transaction | None = None) -> list[LinkedAccount]:
         """Every user linked to this XUID (usually zero or one)."""

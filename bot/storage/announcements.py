@@ -173,20 +173,6 @@ class Announcements:
             log.warning("announcement %s failed: %s", key, text)
         return changed > 0
 
-    async def get(self, key: str, *, tx: Transaction | None = None) -> PendingAnnouncement | None:
-        """The outbox row for ``key`` in any status, or None."""
-        row = await self._db._fetchone(
-            f"SELECT {_COLUMNS} FROM announcements WHERE key = ?", (_key(key),), tx=tx
-        )
-        return None if row is None else _announcement(row)
-
-    async def was_announced(self, key: str, *, tx: Transaction | None = None) -> bool:
-        """True once the announcement for ``key`` has been posted (status ``sent``)."""
-        row = await self._db._fetchone(
-            "SELECT 1 FROM announcements WHERE key = ? AND status = 'sent'", (_key(key),), tx=tx
-        )
-        return row is not None
-
     async def prune_sent(self, older_than: datetime, *, include_failed: bool = True) -> int:
         """Delete sent (and by default failed) rows last updated before ``older_than``.
 

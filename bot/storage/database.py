@@ -164,11 +164,6 @@ class Transaction:
         self._db = db
         self._open = True
 
-    @property
-    def active(self) -> bool:
-        """False once the owning ``transaction()`` block has committed or rolled back."""
-        return self._open
-
     def __repr__(self) -> str:
         return f"<Transaction {'open' if self._open else 'finished'}>"
 
@@ -302,12 +297,6 @@ class Database:
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._backend is None
-
-    async def integrity_check(self) -> bool:
-        """SQLite: ``PRAGMA integrity_check`` and ``foreign_key_check`` are clean.
-        PostgreSQL (which enforces both all the time): the connection answers."""
-        async with self._lock:
-            return await self._require_backend().integrity_check()
 
     # ---------------------------------------------------------------- migrations
 

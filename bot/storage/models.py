@@ -6,7 +6,7 @@ UTC :class:`~datetime.datetime` objects; XUIDs are canonical decimal strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
@@ -286,12 +286,6 @@ def check_limit(limit: int) -> int:
 def unique(values: Iterable[T]) -> list[T]:
     """Values without duplicates, first occurrence order."""
     return list(dict.fromkeys(values))
-
-
-def chunks(values: Sequence[T], size: int = MAX_VARIABLES) -> Iterator[Sequence[T]]:
-    """Consecutive slices of at most ``size`` items."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def placeholders(count: int) -> str:

@@ -87,39 +87,6 @@ class KnownPlayers:
         )
         return None if row is None else _stored(row)
 
-    async def record_lookup(
-        self,
-        guild_id: int,
-        user_id: int,
-        xuid: str,
-        gamertag: str | None = None,
-        *,
-        at: datetime | None = None,
-        tx: Transaction | None = None,
-    ) -> None:
-        """Note that a user looked a player up (also remembering ``gamertag`` if given)."""
-        guild = check_id("guild_id", guild_id)
-        user = check_id("user_id", user_id)
-        player = canonical_xuid(xuid)
-        when = to_db_time(at or utc_now())
-        async with self._db._writing(tx) as t:
-            if gamertag is not None:
-                await self.remember(player, gamertag, tx=t)
-            await self._db._execute(
-                t,
-                "INSERT INTO player_lookups (guild_id, user_id, xuid, looked_up_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id, xuid)"
-                " DO UPDATE SET looked_up_at = excluded.looked_up_at",
-                (guild, user, player, when),
-            )
-            await self._db._execute(
-                t,
-                "DELETE FROM player_lookups WHERE guild_id = ? AND rowid NOT IN"
-                " (SELECT rowid FROM player_lookups WHERE guild_id = ?"
-                " ORDER BY looked_up_at DESC, rowid DESC LIMIT ?)",
-                (guild, guild, MAX_LOOKUPS_PER_GUILD),
-            )
-
     async def record_lookups(
         self,
         lookups: Sequence[tuple[int, int, str, datetime]],
@@ -180,11 +147,3 @@ class KnownPlayers:
             tx=tx,
         )
         return [KnownPlayer(row["xuid"], row["gamertag"]) for row in rows]
-
-    async def forget_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
-        """Drop a guild's lookups (bot removed); returns how many went."""
-        check_id("guild_id", guild_id)
-        async with self._db._writing(tx) as t:
-            return await self._db._execute(
-                t, "DELETE FROM player_lookups WHERE guild_id = ?", (guild_id,)
-            )

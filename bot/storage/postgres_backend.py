@@ -242,10 +242,6 @@ class PostgresBackend:
     async def check_migration(self) -> int:
         return 0  # PostgreSQL checks foreign keys at every statement
 
-    async def integrity_check(self) -> bool:
-        row = await self.fetchone("SELECT 1")
-        return row is not None
-
     # ---------------------------------------------------------------- transactions
 
     async def begin(self) -> None:

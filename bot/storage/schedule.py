@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.storage.models import chunks, from_db_time, to_db_time
+from bot.common.seq import chunks
+from bot.storage.models import MAX_VARIABLES, from_db_time, placeholders, to_db_time
 
 if TYPE_CHECKING:
     from bot.storage.database import Database, Transaction
@@ -51,12 +52,11 @@ class PollSchedule:
     ) -> dict[str, PollSlot]:
         """The stored slots of these players in the playlist (missing: never scheduled)."""
         found: dict[str, PollSlot] = {}
-        for part in chunks(list(xuids), 500):
-            marks = ", ".join(["?"] * len(part))
+        for part in chunks(list(xuids), MAX_VARIABLES):
             rows = await self._db._fetchall(
                 "SELECT xuid, playlist_id, last_active, interval_seconds, next_due"
                 " FROM poll_schedule"
-                f" WHERE playlist_id = ? AND xuid IN ({marks})",
+                f" WHERE playlist_id = ? AND xuid IN ({placeholders(len(part))})",
                 (playlist_id, *part),
                 tx=tx,
             )
@@ -104,7 +104,3 @@ class PollSchedule:
                 "DELETE FROM poll_schedule WHERE xuid NOT IN (SELECT a.xuid"
                 " FROM tracked_members AS t JOIN linked_accounts AS a ON a.user_id = t.user_id)",
             )
-
-    async def count(self, *, tx: Transaction | None = None) -> int:
-        row = await self._db._fetchone("SELECT COUNT(*) FROM poll_schedule", tx=tx)
-        return int(row[0]) if row is not None else 0

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.common.seq import chunks
 from bot.halo.xuid import canonical_xuid
 from bot.storage.models import (
+    MAX_VARIABLES,
     Snapshot,
     check_limit,
-    chunks,
     from_db_time,
     to_db_time,
     unique,
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
 
-log = logging.getLogger(__name__)
-
-PRUNE_BATCH = 5000
 _COLUMNS = (
     "xuid, playlist_id, csr_season, value, tier, sub_tier, matches_remaining,"
     " season_max, all_time_max, taken_at"
@@ -122,7 +119,7 @@ class RankSnapshots:
         """Newest snapshot per XUID (those that have one), in chunks of bound parameters."""
         wanted = unique(canonical_xuid(x) for x in xuids)
         found: dict[str, Snapshot] = {}
-        for part in chunks(wanted):
+        for part in chunks(wanted, MAX_VARIABLES):
             values = ", ".join(["(?)"] * len(part))
             rows = await self._db._fetchall(
                 f"WITH wanted (xuid) AS (VALUES {values})"
@@ -180,36 +177,3 @@ class RankSnapshots:
             tx=tx,
         )
         return [_snapshot(row) for row in rows]
-
-    async def prune(self, older_than: datetime, *, keep_latest: bool = True) -> int:
-        """Delete snapshots taken before ``older_than``; returns how many went.
-
-        With ``keep_latest`` (default) the newest snapshot of each (xuid, playlist)
-        survives however old, so change detection still has a baseline. Deletes run
-        in batches of separate transactions so other writers are not starved.
-        """
-        cutoff = to_db_time(older_than)
-        newer_exists = (
-            " AND EXISTS (SELECT 1 FROM rank_snapshots AS n"
-            " WHERE n.xuid = s.xuid AND n.playlist_id = s.playlist_id"
-            " AND n.taken_at >= s.taken_at AND (n.taken_at > s.taken_at OR n.id > s.id))"
-        )
-        sql = (
-            "DELETE FROM rank_snapshots WHERE id IN (SELECT s.id FROM rank_snapshots AS s"
-            f" WHERE s.taken_at < ?{newer_exists if keep_latest else ''} LIMIT ?)"
-        )
-        total = 0
-        while True:
-            async with self._db.transaction() as t:
-                removed = await self._db._execute(t, sql, (cutoff, PRUNE_BATCH))
-            total += removed
-            if removed < PRUNE_BATCH:
-                break
-        if total:
-            log.info("pruned %d rank snapshots older than %s", total, cutoff)
-        return total
-
-    async def count(self, *, tx: Transaction | None = None) -> int:
-        """Number of stored snapshots."""
-        row = await self._db._fetchone("SELECT COUNT(*) FROM rank_snapshots", tx=tx)
-        return int(row[0]) if row is not None else 0

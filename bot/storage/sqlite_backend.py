@@ -247,16 +247,6 @@ class SqliteBackend:
     async def check_migration(self) -> int:
         return len(await self.fetchall("PRAGMA foreign_key_check"))
 
-    async def integrity_check(self) -> bool:
-        rows = await self.fetchall("PRAGMA integrity_check")
-        ok = len(rows) == 1 and rows[0][0] == "ok"
-        if not ok:
-            log.error("integrity_check on %s: %s", self._path, [r[0] for r in rows[:20]])
-        fk = await self.fetchall("PRAGMA foreign_key_check")
-        if fk:
-            log.error("foreign_key_check on %s: %d violations", self._path, len(fk))
-        return ok and not fk
-
     # ---------------------------------------------------------------- transactions
 
     async def begin(self) -> None:

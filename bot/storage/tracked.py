@@ -8,17 +8,17 @@ lives here because tracking is the only guild<->member relation stored.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from bot.common.seq import chunks
 from bot.storage.models import (
+    MAX_VARIABLES,
     AccountNotLinkedError,
     ConstraintError,
     TrackedMember,
     check_id,
     check_limit,
-    chunks,
     like_prefix,
     placeholders,
     to_db_time,
@@ -29,8 +29,6 @@ from bot.storage.models import (
 if TYPE_CHECKING:
     from bot.storage.backend import Row
     from bot.storage.database import Database, Transaction
-
-log = logging.getLogger(__name__)
 
 #: The link is verified for the tracking guild: an admin vouched for it there, or the
 #: member proved it with their service tag and no admin vouched for another member with
@@ -97,17 +95,6 @@ class TrackedMembers:
             )
         return removed > 0
 
-    async def is_tracked(
-        self, guild_id: int, user_id: int, *, tx: Transaction | None = None
-    ) -> bool:
-        """Whether the guild tracks the user."""
-        row = await self._db._fetchone(
-            "SELECT 1 FROM tracked_members WHERE guild_id = ? AND user_id = ?",
-            (check_id("guild_id", guild_id), check_id("user_id", user_id)),
-            tx=tx,
-        )
-        return row is not None
-
     async def list_for_guild(
         self, guild_id: int, *, include_unverified: bool = False, tx: Transaction | None = None
     ) -> list[TrackedMember]:
@@ -172,7 +159,7 @@ class TrackedMembers:
         """Every guild that tracks at least one of these users."""
         ids = unique(check_id("user_id", u) for u in user_ids)
         found: set[int] = set()
-        for part in chunks(ids):
+        for part in chunks(ids, MAX_VARIABLES):
             rows = await self._db._fetchall(
                 "SELECT DISTINCT guild_id FROM tracked_members"
                 f" WHERE user_id IN ({placeholders(len(part))})",
@@ -190,13 +177,3 @@ class TrackedMembers:
             tx=tx,
         )
         return int(row[0]) if row is not None else 0
-
-    async def remove_guild(self, guild_id: int, *, tx: Transaction | None = None) -> int:
-        """Stop all tracking in a guild (bot removed); returns how many rows went."""
-        check_id("guild_id", guild_id)
-        async with self._db._writing(tx) as t:
-            removed = await self._db._execute(
-                t, "DELETE FROM tracked_members WHERE guild_id = ?", (guild_id,)
-            )
-        log.info("removed %d tracked members of guild %d", removed, guild_id)
-        return removed

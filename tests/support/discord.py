@@ -25,10 +25,10 @@ from typing import Any, TypeVar
 
 import discord
 
+from bot.core.config import DEFAULT_DISCORD_API_BASE
 from bot.core.discord_http import (
     ApiGatewayMixin,
     configure_discord_api,
-    reset_discord_api,
     use_api_gateway,
 )
 from tests.fakes.discord_server import (
@@ -171,6 +171,6 @@ async def running_bot(
         body_done = True
     finally:
         crashed = await stop_bot(bot, connect_task)
-        reset_discord_api()
+        configure_discord_api(DEFAULT_DISCORD_API_BASE)  # stock discord.py again
     if body_done and crashed is not None:
         raise RuntimeError("the bot's gateway connection died during the test") from crashed

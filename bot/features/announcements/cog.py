@@ -20,7 +20,7 @@ from bot.features.announcements.cycle import CycleReport, FlushReport, RankWatch
 from bot.features.announcements.delivery import DiscordPoster
 from bot.features.announcements.failures import CycleFailures
 from bot.features.announcements.leases import cycle_leases_for
-from bot.features.announcements.roles import RoleSync, RoleSyncReport
+from bot.features.announcements.roles import RoleSync
 from bot.features.announcements.service import RankRoleService, rank_role_service
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,6 @@ class RankAnnouncements(commands.Cog):
     async def cog_unload(self) -> None:
         self.poll.cancel()
         self.rank_roles.cancel()
-
-    def sync_roles_soon(
-        self, guild_id: int, *, reapply: bool = False
-    ) -> asyncio.Task[RoleSyncReport]:
-        """Bring the server's rank roles in step now, in the background."""
-        return self.rank_roles.sync_soon(guild_id, reapply=reapply)
 
     @tasks.loop(seconds=300)
     async def poll(self) -> None:

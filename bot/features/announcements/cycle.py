@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.common.metrics import observe_cycle
+from bot.common.seq import chunks
 from bot.features.announcements.changes import (
     Announcement,
     RankChange,
@@ -278,8 +279,7 @@ class RankWatcher:
                 # Whole CSR batches per step (the batch size may shrink during the run).
                 batch = max(1, self.halo.csr_batch_size)
                 step = max(batch, self.players_per_step // batch * batch)
-                for start in range(0, len(due), step):
-                    group = due[start : start + step]
+                for group in chunks(due, step):
                     fetch_started = time.perf_counter()
                     answers = await self._fetch(playlist, group, report)
                     store_started = time.perf_counter()
@@ -501,8 +501,8 @@ class RankWatcher:
         """CSR of every player in one playlist, batch by batch; failed batches left out.
         Always fresh: neither a lookup cached by a command nor the last cycle's answer."""
         size = max(1, self.halo.csr_batch_size)
-        chunks = [list(xuids[start : start + size]) for start in range(0, len(xuids), size)]
-        report.csr_requests += len(chunks)
+        batches = list(chunks(list(xuids), size))
+        report.csr_requests += len(batches)
         gate = asyncio.Semaphore(self.fetch_concurrency)
         fetched: dict[str, CsrResult | None] = {}
 
@@ -525,7 +525,7 @@ class RankWatcher:
             for xuid in chunk:
                 fetched[xuid] = answers.get(xuid)
 
-        await asyncio.gather(*(one(chunk) for chunk in chunks))
+        await asyncio.gather(*(one(batch) for batch in batches))
         return fetched
 
     # ------------------------------------------------------------------ outbox

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import discord
-
 from bot.common.text import escape
 from bot.core.embeds import COLOUR_INFO, COLOUR_OK, COLOUR_WARNING, TOTAL_MAX, SafeEmbed
 from bot.features.announcements.changes import DOWN_KINDS, UP_KINDS, Announcement
@@ -93,8 +91,3 @@ def pack_sizes(sizes: Sequence[int]) -> list[list[int]]:
     if current:
         messages.append(current)
     return messages
-
-
-def pack_embeds(embeds: Sequence[discord.Embed]) -> list[list[discord.Embed]]:
-    """``embeds`` split into messages (see :func:`pack_sizes`)."""
-    return [[embeds[i] for i in group] for group in pack_sizes([len(e) for e in embeds])]

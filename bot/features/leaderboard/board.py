@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.common.seq import chunks
 from bot.halo import tiers
 from bot.storage.models import Snapshot, TrackedMember
 
@@ -32,7 +33,7 @@ class Board:
     unranked: int  # tracked members without a current CSR (placement, never seen)
 
     def pages(self, size: int = PAGE_SIZE) -> list[tuple[Entry, ...]]:
-        return [self.entries[i : i + size] for i in range(0, len(self.entries), size)] or [()]
+        return list(chunks(self.entries, size)) or [()]
 
     def page_of(self, user_id: int, size: int = PAGE_SIZE) -> int:
         """The 0-based page the member is on (0 when they are not ranked)."""

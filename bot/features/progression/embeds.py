@@ -10,7 +10,14 @@ import discord
 from discord import app_commands
 
 from bot.common.text import escape, plural
-from bot.core.embeds import COLOUR_INFO, COLOUR_OK, FIELD_VALUE_MAX, SafeEmbed
+from bot.core.embeds import (
+    CHOICE_MAX,
+    COLOUR_INFO,
+    COLOUR_OK,
+    FIELD_VALUE_MAX,
+    SafeEmbed,
+    truncate,
+)
 from bot.core.resolver import Player
 from bot.features.progression.calendar import Run
 from bot.features.progression.catalogue import TrackInfo
@@ -207,7 +214,5 @@ def track_choice(info: TrackInfo, at: datetime) -> app_commands.Choice[str]:
         when = moment.strftime("%b %Y")
     else:
         when = ""
-    label = f"{info.name} · {when}" if when else info.name
-    if len(label) > 100:
-        label = label[:99] + "…"
-    return app_commands.Choice(name=label, value=info.track_id[:100])
+    label = truncate(f"{info.name} · {when}" if when else info.name, CHOICE_MAX)
+    return app_commands.Choice(name=label, value=info.track_id[:CHOICE_MAX])

@@ -37,7 +37,7 @@ from datetime import datetime
 from discord import app_commands
 
 from bot.common.text import escape, human_duration
-from bot.core.embeds import COLOUR_INFO, SafeEmbed
+from bot.core.embeds import CHOICE_MAX, COLOUR_INFO, SafeEmbed, truncate
 from bot.core.resolver import Player
 from bot.features.stats.seasons import Season
 from bot.features.stats.standings import MedalTally, PlaylistStanding, best_standing
@@ -231,7 +231,5 @@ def service_record_embed(
 
 def season_choice(season: Season, at: datetime) -> app_commands.Choice[str]:
     """One ``season`` suggestion: name, dates and whether it runs now (at most 100 each)."""
-    label = season.label(at)
-    if len(label) > 100:
-        label = label[:99] + "…"
-    return app_commands.Choice(name=label, value=season.season_id[:100])
+    label = truncate(season.label(at), CHOICE_MAX)
+    return app_commands.Choice(name=label, value=season.season_id[:CHOICE_MAX])

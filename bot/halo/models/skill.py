@@ -57,11 +57,6 @@ class CsrResult(HaloModel):
     season_max: CsrValue | None = None
     all_time_max: CsrValue | None = None
 
-    @property
-    def is_ranked(self) -> bool:
-        """True when the player has a current CSR (placement done) in this playlist."""
-        return self.current.has_value
-
 
 class PlayerEntry(HaloModel):
     """One ``Value[]`` entry of a skill answer: ``Id`` (``xuid(N)``), ``ResultCode`` (0 = ok)

@@ -14,6 +14,7 @@ from bot.features.announcements.schedule import MAX_INTERVAL
 from tests.e2e.accounts.verifying import link_verified
 from tests.fakes.halo_server import NOBLE_SIX, RANKED_ARENA, SKILL_HOST
 from tests.support.discord import ADMIN_USER_ID, ANNOUNCE_CHANNEL_ID, USER_ID
+from tests.support.sql import count
 from tests.support.world import World
 
 CYCLE = timedelta(seconds=300)  # the default RANK_POLL_SECONDS
@@ -128,5 +129,5 @@ async def test_an_untracked_lookup_stores_nothing(world: World) -> None:
     rec = await world.invoke("csr", {"player": NOBLE_SIX.gamertag})
     assert rec.final_message()["embeds"][0]["title"].startswith("Noble Six")
     await cog_of(world).watcher.wait_lookups()
-    assert await world.db.snapshots.count() == 0
-    assert await world.db.schedule.count() == 0
+    assert await count(world.db, "rank_snapshots") == 0
+    assert await count(world.db, "poll_schedule") == 0

@@ -41,6 +41,7 @@ from tests.support.discord import (
     USER_ID,
     running_fake,
 )
+from tests.support.sql import announcement, count, was_announced
 from tests.support.world import Caller, World, running_world
 
 GUILD2_ID = 1_300_000_000_000_020_000
@@ -133,7 +134,7 @@ async def test_scripted_changes_post_exactly_the_expected_messages(world: World)
     first = await cycle(world)  # first sight: a baseline, not an announcement
     assert (first.players, first.baselines, first.queued) == (2, 8, 0)
     assert first.csr_requests == 4  # both players in one request per playlist
-    assert await world.db.snapshots.count() == 8
+    assert await count(world.db, "rank_snapshots") == 8
     second = await cycle(world)  # nothing changed: no post, no new history rows
     assert (second.changes, second.snapshots_written) == (0, 0)
     assert posted(world) == []
@@ -332,7 +333,7 @@ async def test_season_rollover_does_not_flood(world: World) -> None:
 
     # The new season starts: everyone is back in placement or soft-reset lower.
     world.halo.set_file(CALENDAR_PATH, calendar("CsrSeason10-1"))
-    world.services.halo.cache.clear()  # the calendar's cache time is over
+    world.services.halo.cache.cache.clear()  # the calendar's cache time is over
     for playlist in (RANKED_ARENA, RANKED_SLAYER, RANKED_DOUBLES):
         world.halo.set_csr(NOBLE_SIX.xuid, playlist, -1, matches_remaining=5)
         world.halo.set_csr(MODERN_PLAYER.xuid, playlist, 700, season_max=700)
@@ -573,7 +574,7 @@ async def test_discord_outage_keeps_posts_pending_and_resends_the_same_message(
             ["Noble Six reached Onyx"],
         )
         assert nonce == nonce_for([row.key])
-        assert await services.db.announcements.was_announced(row.key)
+        assert await was_announced(services.db, row.key)
 
 
 async def test_posts_pending_for_too_long_are_given_up(tmp_path: Path) -> None:
@@ -593,6 +594,6 @@ async def test_posts_pending_for_too_long_are_given_up(tmp_path: Path) -> None:
         )
         flushed = await later.flush_outbox()
         assert (flushed.sent, flushed.failed) == (0, 1) and poster.posts == []
-        stored = await services.db.announcements.get(row.key)
+        stored = await announcement(services.db, row.key)
         assert stored is not None and stored.status == "failed"
         assert stored.failure == "not delivered within 24 hours"

@@ -23,6 +23,7 @@ from tests.fakes.halo_server import (
     FakeHalo,
 )
 from tests.support.discord import ANNOUNCE_CHANNEL_ID, GUILD_ID
+from tests.support.sql import count
 
 CSR_PATH = f"{SKILL_HOST}/hi/playlist/"
 FIRST_XUID = 2_533_274_900_000_000
@@ -94,7 +95,7 @@ async def test_a_batch_rejected_as_too_large_is_split_and_every_player_checked(
         assert sum(1 for size in sizes if size > 20) == 1
         assert first.failed_batches == 0 and first.missing == 0
         assert first.results == 160 and second.results == 160
-        assert await services.db.snapshots.count() == 160  # every player, every playlist
+        assert await count(services.db, "rank_snapshots") == 160  # every player, every playlist
         latest = await services.db.snapshots.latest_many([str(x) for x in xuids], RANKED_ARENA)
         assert sorted(latest) == sorted(str(x) for x in xuids)
         shrunk = [r for r in caplog.records if "rejected a CSR request" in r.getMessage()]

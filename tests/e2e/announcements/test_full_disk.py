@@ -18,6 +18,7 @@ from bot.storage import StorageError
 from tests.e2e.accounts.verifying import link_verified
 from tests.fakes.halo_server import NOBLE_SIX, RANKED_ARENA
 from tests.support.discord import ADMIN_USER_ID, ANNOUNCE_CHANNEL_ID, USER_ID
+from tests.support.sql import announcement, was_announced
 from tests.support.world import World
 
 FULL_DISK_LOG = "Could not record"
@@ -74,14 +75,14 @@ async def test_full_disk_after_a_post_never_reposts_and_logs_once(
     posts = [m for m in world.discord.channel_messages(ANNOUNCE_CHANNEL_ID) if m.kind == "channel"]
     assert len(posts) == 1 and world.discord.deduplicated_posts == []
     assert posts[0].embeds[0]["title"] == "Noble Six reached Onyx"
-    assert not await world.db.announcements.was_announced(row.key)  # not written yet
+    assert not await was_announced(world.db, row.key)  # not written yet
 
     # Room again: the next check records it, still without posting it again.
     caplog.clear()
     with caplog.at_level(logging.INFO):
         await cog.run_once()
-    assert await world.db.announcements.was_announced(row.key)
-    stored = await world.db.announcements.get(row.key)
+    assert await was_announced(world.db, row.key)
+    stored = await announcement(world.db, row.key)
     assert stored is not None and stored.message_id == int(posts[0].message["id"])
     posts = [m for m in world.discord.channel_messages(ANNOUNCE_CHANNEL_ID) if m.kind == "channel"]
     assert len(posts) == 1

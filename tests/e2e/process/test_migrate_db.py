@@ -13,6 +13,7 @@ import asyncpg
 
 from bot.storage import Database, Snapshot
 from tests.support.paths import ROOT
+from tests.support.sql import announcement
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 X1, X2 = "2533274800000001", "2533274800000002"
@@ -60,8 +61,10 @@ async def fill(path: Path) -> None:
         await db.announcements.add_pending("b", 10, 99, {"n": 1})
         await db.announcements.add_pending("a", 10, 99, {"n": 2, "ü": "x"})
         await db.announcements.mark_sent("b", 123)
-        await db.players.record_lookup(10, 1, X2, "Ärger", at=T0)
-        await db.players.record_lookup(10, 1, X1, "Alpha", at=T0)  # same time: rowid decides
+        await db.players.remember(X2, "Ärger")
+        await db.players.remember(X1, "Alpha")
+        # The same time: rowid decides their order.
+        await db.players.record_lookups([(10, 1, X2, T0), (10, 1, X1, T0)])
         await db.rank_roles.set_role(10, "Diamond", 555)
         await db.rank_roles.record_grant(10, 1, 555)
         await db.verification.vouch(20, 2, X2, by=7)
@@ -71,14 +74,14 @@ async def fill(path: Path) -> None:
 async def view(db: Database) -> dict[str, object]:
     """What the repositories show, to compare the engines."""
     return {
-        "accounts": await db.accounts.get_many([1, 2]),
+        "accounts": [await db.accounts.get(1), await db.accounts.get(2)],
         "tracked": await db.tracked.memberships(),
         "autocomplete": await db.tracked.linked_in_guild(10, "ä"),
         "settings": await db.guilds.get(10),
         "history": await db.snapshots.history(X1, "ranked"),
         "latest": await db.snapshots.latest(X1, "ranked"),
         "pending": await db.announcements.pending(),
-        "sent": await db.announcements.get("b"),
+        "sent": await announcement(db, "b"),
         "lookups": await db.players.recent_lookups(10),
         "player": await db.players.by_gamertag("ärger"),
         "roles": await db.rank_roles.all_mappings(),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import discord
 
-from bot.core.bot import ShardedHaloBot
+from bot.core.bot import ShardedHaloBot, holds_guild_shard
 from tests.fakes.halo_server import NOBLE_SIX
 from tests.support.discord import GUILD_ID, USER_ID, running_fake
 from tests.support.world import running_world
@@ -23,7 +23,8 @@ async def test_one_process_runs_both_shards(tmp_path: Path) -> None:
             assert isinstance(world.bot, ShardedHaloBot)
             assert fake.connected_shards() == [(0, 2), (1, 2)]
             assert {g.id for g in world.bot.guilds} == {GUILD_ID, OTHER_GUILD}
-            assert world.bot.holds_guild(GUILD_ID) and world.bot.holds_guild(OTHER_GUILD)
+            assert holds_guild_shard(world.bot, GUILD_ID)
+            assert holds_guild_shard(world.bot, OTHER_GUILD)
             guild = discord.Object(id=OTHER_GUILD)
             world.bot.tree.copy_global_to(guild=guild)
             await world.bot.tree.sync(guild=guild)

@@ -12,13 +12,12 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from discord.webhook import async_ as webhook_async
 
+from bot.core.config import DEFAULT_DISCORD_API_BASE
 from bot.core.discord_http import (
-    DEFAULT_API_BASE,
     ApiGatewayMixin,
     configure_discord_api,
     current_api_base,
     is_default_base,
-    reset_discord_api,
     use_api_gateway,
 )
 
@@ -28,7 +27,7 @@ STOCK_GATEWAY = yarl.URL("wss://gateway.discord.gg/")
 @pytest.fixture(autouse=True)
 def _restore() -> Iterator[None]:
     yield
-    reset_discord_api()
+    configure_discord_api(DEFAULT_DISCORD_API_BASE)  # stock discord.py again
 
 
 class _FakeHTTP:
@@ -85,7 +84,7 @@ def test_configure_sets_rest_and_webhook_base() -> None:
 def test_default_base_restores_stock() -> None:
     configure_discord_api("http://127.0.0.1:1/api/v10")
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL("ws://127.0.0.1:1/gateway")
-    configure_discord_api(DEFAULT_API_BASE)
+    configure_discord_api(DEFAULT_DISCORD_API_BASE)
     assert Route.BASE == "https://discord.com/api/v10"
     assert DiscordWebSocket.DEFAULT_GATEWAY == STOCK_GATEWAY
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -143,20 +144,17 @@ def test_expired_entries_are_swept_before_the_cache_is_full() -> None:
     assert cache.evictions == 0
 
 
-def test_invalidate_and_clear() -> None:
+def test_clear() -> None:
     cache: TTLCache[str, int] = TTLCache(10, clock=FakeClock())
     cache.set("a", 1, ttl=60)
     cache.set("b", 2, ttl=60)
-    assert cache.invalidate("a") is True
-    assert cache.invalidate("a") is False
-    assert cache.get("a") is None
     assert "b" in cache
     cache.clear()
     assert len(cache) == 0
     assert "b" not in cache
 
 
-def test_contains_and_purge_do_not_touch_counters() -> None:
+def test_contains_and_len_do_not_touch_counters() -> None:
     clock = FakeClock()
     cache: TTLCache[str, int] = TTLCache(10, clock=clock)
     cache.set("a", 1, ttl=1)
@@ -164,7 +162,9 @@ def test_contains_and_purge_do_not_touch_counters() -> None:
     assert "a" in cache
     clock.now += 1
     assert "a" not in cache
-    assert cache.purge_expired() == 1
+    assert "a" in cache._data  # expired, still held
+    assert len(cache) == 1  # counting purges the expired entry
+    assert list(cache._data) == ["b"]
     assert (cache.hits, cache.misses) == (0, 0)
 
 
@@ -189,7 +189,7 @@ async def test_fifty_concurrent_identical_runs_share_one_call() -> None:
 
     tasks = [asyncio.create_task(coalescer.run("k", factory)) for _ in range(50)]
     await settle()
-    assert coalescer.in_flight("k")
+    assert len(coalescer) == 1  # one call in flight for all fifty
     release.set()
     results = await asyncio.gather(*tasks)
     assert calls == 1
@@ -285,7 +285,7 @@ async def test_cancelling_one_waiter_does_not_affect_the_others() -> None:
     await settle()
     assert first.cancelled()
     assert others[0].cancelled()
-    assert coalescer.in_flight("k")
+    assert len(coalescer) == 1  # the call goes on for the other waiters
     release.set()
     assert await asyncio.gather(*others[1:]) == ["ok"] * 4
     assert calls == 1
@@ -322,6 +322,12 @@ async def test_call_completes_and_is_cleaned_up_when_every_waiter_left(
 
 
 # --------------------------------------------------------------------------- CachedFetcher
+# The fetcher loads an answer's bytes and decodes them (the Halo client's path): the
+# decoded value is what is cached and shared by concurrent callers.
+
+
+def as_bytes(value: object) -> bytes:
+    return json.dumps(value).encode()
 
 
 async def test_fetcher_caches_successes() -> None:
@@ -329,56 +335,79 @@ async def test_fetcher_caches_successes() -> None:
     fetcher: CachedFetcher[str, dict[str, int]] = CachedFetcher(max_entries=10, clock=clock)
     calls = 0
 
-    async def factory() -> dict[str, int]:
+    async def load() -> bytes:
         nonlocal calls
         calls += 1
-        return {"csr": 1500 + calls}
+        return as_bytes({"csr": 1500 + calls})
 
-    assert await fetcher.get("p", 30, factory) == {"csr": 1501}
-    assert await fetcher.get("p", 30, factory) == {"csr": 1501}
+    assert await fetcher.get_decoded("p", 30, load, json.loads) == {"csr": 1501}
+    assert await fetcher.get_decoded("p", 30, load, json.loads) == {"csr": 1501}
     assert (fetcher.upstream_calls, fetcher.hits) == (1, 1)
     clock.now += 30
-    assert await fetcher.get("p", 30, factory) == {"csr": 1502}
+    assert await fetcher.get_decoded("p", 30, load, json.loads) == {"csr": 1502}
     assert (fetcher.upstream_calls, fetcher.hits) == (2, 1)
-    assert fetcher.misses == 2
+    assert fetcher.cache.misses == 2
 
 
 async def test_fetcher_coalesces_concurrent_misses() -> None:
     fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock())
     release = asyncio.Event()
+    decoded = 0
 
-    async def factory() -> str:
+    async def load() -> bytes:
         await release.wait()
-        return "v"
+        return b"v"
 
-    tasks = [asyncio.create_task(fetcher.get("k", 60, factory)) for _ in range(50)]
+    def decode(body: bytes) -> str:
+        nonlocal decoded
+        decoded += 1
+        return body.decode()
+
+    tasks = [asyncio.create_task(fetcher.get_decoded("k", 60, load, decode)) for _ in range(50)]
     await settle()
     release.set()
     assert await asyncio.gather(*tasks) == ["v"] * 50
     assert fetcher.upstream_calls == 1
-    assert await fetcher.get("k", 60, factory) == "v"
+    assert decoded == 1  # one answer, decoded once for every caller
+    assert await fetcher.get_decoded("k", 60, load, decode) == "v"
     assert fetcher.hits == 1
 
 
 async def test_fetcher_does_not_cache_errors() -> None:
     fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock())
     release = asyncio.Event()
-    outcomes: list[Exception | str] = [KeyError("first"), "second"]
+    outcomes: list[Exception | bytes] = [KeyError("first"), b"second"]
 
-    async def factory() -> str:
+    async def load() -> bytes:
         await release.wait()
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    tasks = [asyncio.create_task(fetcher.get("k", 60, factory)) for _ in range(5)]
+    tasks = [
+        asyncio.create_task(fetcher.get_decoded("k", 60, load, bytes.decode)) for _ in range(5)
+    ]
     await settle()
     release.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, KeyError) for r in results)
     assert "k" not in fetcher.cache
-    assert await fetcher.get("k", 60, factory) == "second"
+    assert await fetcher.get_decoded("k", 60, load, bytes.decode) == "second"
+    assert fetcher.upstream_calls == 2
+
+
+async def test_fetcher_does_not_cache_answers_it_cannot_decode() -> None:
+    fetcher: CachedFetcher[str, Any] = CachedFetcher(max_entries=10, clock=FakeClock())
+    answers = [b"{not json", as_bytes({"csr": 1500})]
+
+    async def load() -> bytes:
+        return answers.pop(0)
+
+    with pytest.raises(ValueError):
+        await fetcher.get_decoded("k", 60, load, json.loads)
+    assert "k" not in fetcher.cache
+    assert await fetcher.get_decoded("k", 60, load, json.loads) == {"csr": 1500}
     assert fetcher.upstream_calls == 2
 
 
@@ -386,12 +415,13 @@ async def test_fetcher_caches_none_values() -> None:
     fetcher: CachedFetcher[str, None] = CachedFetcher(max_entries=10, clock=FakeClock())
     calls = 0
 
-    async def factory() -> None:
+    async def load() -> bytes:
         nonlocal calls
         calls += 1
+        return b"null"
 
-    assert await fetcher.get("k", 60, factory) is None
-    assert await fetcher.get("k", 60, factory) is None
+    assert await fetcher.get_decoded("k", 60, load, json.loads) is None
+    assert await fetcher.get_decoded("k", 60, load, json.loads) is None
     assert calls == 1
     assert fetcher.hits == 1
 
@@ -400,11 +430,11 @@ async def test_fetcher_stores_result_even_if_all_waiters_cancelled() -> None:
     fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock())
     release = asyncio.Event()
 
-    async def factory() -> str:
+    async def load() -> bytes:
         await release.wait()
-        return "late"
+        return b"late"
 
-    waiter = asyncio.create_task(fetcher.get("k", 60, factory))
+    waiter = asyncio.create_task(fetcher.get_decoded("k", 60, load, bytes.decode))
     await settle()
     waiter.cancel()
     await settle()
@@ -413,29 +443,13 @@ async def test_fetcher_stores_result_even_if_all_waiters_cancelled() -> None:
     assert fetcher.cache.get("k") == "late"
 
 
-async def test_fetcher_invalidate_and_clear() -> None:
-    fetcher: CachedFetcher[str, int] = CachedFetcher(max_entries=10, clock=FakeClock())
-    counter = 0
-
-    async def factory() -> int:
-        nonlocal counter
-        counter += 1
-        return counter
-
-    assert await fetcher.get("a", 60, factory) == 1
-    fetcher.invalidate("a")
-    assert await fetcher.get("a", 60, factory) == 2
-    fetcher.clear()
-    assert await fetcher.get("a", 60, factory) == 3
-
-
 async def test_fetcher_accepts_a_shared_cache() -> None:
     cache: TTLCache[str, int] = TTLCache(5, clock=FakeClock())
     cache.set("pre", 7, ttl=60)
     fetcher: CachedFetcher[str, int] = CachedFetcher(cache)
 
-    async def factory() -> int:
+    async def load() -> bytes:
         raise AssertionError("must not be called on a hit")
 
-    assert await fetcher.get("pre", 60, factory) == 7
+    assert await fetcher.get_decoded("pre", 60, load, json.loads) == 7
     assert fetcher.cache is cache

@@ -142,7 +142,7 @@ def test_recorded_csr_in_placement_with_onyx_all_time() -> None:
     assert entry.xuid == "2535445291321133"
     assert entry.result is not None
     current = entry.result.current
-    assert entry.result.is_ranked is False
+    assert entry.result.current.has_value is False
     assert current.value == -1
     assert current.in_placement
     assert tiers.placement_matches_played(current) == 6
@@ -163,7 +163,7 @@ def test_article_csr_platinum() -> None:
     assert entry.id == "MY_XUID"
     assert entry.xuid is None
     assert csr.for_player("123") is None
-    assert entry.result is not None and entry.result.is_ranked
+    assert entry.result is not None and entry.result.current.has_value
     current = entry.result.current
     assert (current.value, current.tier, current.tier_start, current.sub_tier) == (
         997,

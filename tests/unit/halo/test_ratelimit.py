@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import itertools
 import math
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -439,41 +440,50 @@ def test_retry_after_never_raises_and_stays_in_range(value: str) -> None:
 # --------------------------------------------------------------------------- KeyedWindowLimiter
 
 
+def hit(limiter: KeyedWindowLimiter | Cooldown, key: Hashable) -> float:
+    """One command as :meth:`CommandLimits.check` counts it: 0.0 and recorded when
+    allowed, else the seconds to wait (and nothing recorded)."""
+    wait = limiter.peek(key)
+    if wait == 0.0:
+        limiter.record(key)
+    return wait
+
+
 def test_window_allows_limit_then_reports_wait() -> None:
     clock = FakeClock(start=0.0)
     limiter = KeyedWindowLimiter(limit=3, period=60.0, clock=clock)
     for t in (0.0, 10.0, 20.0):
         clock.now = t
-        assert limiter.hit("g") == 0.0
+        assert hit(limiter, "g") == 0.0
     clock.now = 30.0
-    assert limiter.hit("g") == pytest.approx(30.0)  # first hit leaves the window at 60
+    assert hit(limiter, "g") == pytest.approx(30.0)  # first hit leaves the window at 60
     clock.now = 59.0
-    assert limiter.hit("g") == pytest.approx(1.0)  # refused hits were not recorded
+    assert hit(limiter, "g") == pytest.approx(1.0)  # refused hits were not recorded
     clock.now = 60.0
-    assert limiter.hit("g") == 0.0
-    assert limiter.hit("g") == pytest.approx(10.0)  # next to leave is the one at 10
+    assert hit(limiter, "g") == 0.0
+    assert hit(limiter, "g") == pytest.approx(10.0)  # next to leave is the one at 10
 
 
 def test_window_waiting_the_returned_delay_is_enough() -> None:
     clock = FakeClock(start=0.1)
     limiter = KeyedWindowLimiter(limit=1, period=0.3, clock=clock)
-    assert limiter.hit("g") == 0.0
+    assert hit(limiter, "g") == 0.0
     for _ in range(20):
-        wait = limiter.hit("g")
+        wait = hit(limiter, "g")
         assert wait > 0
         clock.now += wait
-        assert limiter.hit("g") == 0.0
+        assert hit(limiter, "g") == 0.0
 
 
 def test_window_keys_are_isolated() -> None:
     clock = FakeClock(start=0.0)
     limiter = KeyedWindowLimiter(limit=2, period=60.0, clock=clock)
-    assert limiter.hit("A") == 0.0
-    assert limiter.hit("A") == 0.0
-    assert limiter.hit("A") > 0
-    assert limiter.hit("B") == 0.0
-    assert limiter.hit("B") == 0.0
-    assert limiter.hit("B") > 0
+    assert hit(limiter, "A") == 0.0
+    assert hit(limiter, "A") == 0.0
+    assert hit(limiter, "A") > 0
+    assert hit(limiter, "B") == 0.0
+    assert hit(limiter, "B") == 0.0
+    assert hit(limiter, "B") > 0
 
 
 def test_window_peek_records_nothing() -> None:
@@ -481,7 +491,7 @@ def test_window_peek_records_nothing() -> None:
     limiter = KeyedWindowLimiter(limit=1, period=10.0, clock=clock)
     for _ in range(5):
         assert limiter.peek("g") == 0.0
-    assert limiter.hit("g") == 0.0
+    assert hit(limiter, "g") == 0.0
     assert limiter.peek("g") == pytest.approx(10.0)
 
 
@@ -489,10 +499,10 @@ def test_window_memory_drops_idle_keys() -> None:
     clock = FakeClock(start=0.0)
     limiter = KeyedWindowLimiter(limit=5, period=60.0, clock=clock)
     for key in range(10_000):
-        assert limiter.hit(key) == 0.0
+        assert hit(limiter, key) == 0.0
     assert len(limiter) == 10_000
     clock.now = 61.0
-    assert limiter.hit("fresh") == 0.0
+    assert hit(limiter, "fresh") == 0.0
     assert len(limiter) == 1
 
 
@@ -501,11 +511,11 @@ def test_window_memory_capped_by_max_keys() -> None:
     limiter = KeyedWindowLimiter(limit=1, period=3600.0, clock=clock, max_keys=100)
     for key in range(10_000):
         clock.now += 0.001
-        assert limiter.hit(key) == 0.0
+        assert hit(limiter, key) == 0.0
         assert len(limiter) <= 100
     assert len(limiter) == 100
-    assert limiter.hit(9_999) > 0  # the most recent keys are still limited
-    assert limiter.hit(0) == 0.0  # the oldest were dropped
+    assert hit(limiter, 9_999) > 0  # the most recent keys are still limited
+    assert hit(limiter, 0) == 0.0  # the oldest were dropped
 
 
 def test_window_rejects_bad_arguments() -> None:
@@ -521,22 +531,22 @@ def test_window_rejects_bad_arguments() -> None:
 def test_cooldown_contract() -> None:
     clock = FakeClock(start=0.0)
     cooldown = Cooldown(3.0, clock=clock)
-    assert cooldown.hit(1) == 0.0
+    assert hit(cooldown, 1) == 0.0
     clock.now = 1.0
-    assert cooldown.hit(1) == pytest.approx(2.0)
-    assert cooldown.hit(2) == 0.0  # other users unaffected
+    assert hit(cooldown, 1) == pytest.approx(2.0)
+    assert hit(cooldown, 2) == 0.0  # other users unaffected
     clock.now = 2.5
-    assert cooldown.hit(1) == pytest.approx(0.5)  # the refused hit did not restart it
+    assert hit(cooldown, 1) == pytest.approx(0.5)  # the refused hit did not restart it
     clock.now = 3.0
-    assert cooldown.hit(1) == 0.0
-    assert cooldown.hit(1) == pytest.approx(3.0)
+    assert hit(cooldown, 1) == 0.0
+    assert hit(cooldown, 1) == pytest.approx(3.0)
 
 
 def test_cooldown_zero_seconds_never_limits_or_stores() -> None:
     clock = FakeClock(start=0.0)
     cooldown = Cooldown(0.0, clock=clock)
     for _ in range(100):
-        assert cooldown.hit(1) == 0.0
+        assert hit(cooldown, 1) == 0.0
     assert len(cooldown) == 0
 
 
@@ -544,11 +554,11 @@ def test_cooldown_memory_bounded() -> None:
     clock = FakeClock(start=0.0)
     cooldown = Cooldown(3.0, clock=clock, max_keys=500)
     for key in range(10_000):
-        assert cooldown.hit(key) == 0.0
+        assert hit(cooldown, key) == 0.0
         assert len(cooldown) <= 500
     assert len(cooldown) == 500
     clock.now = 3.0
-    assert cooldown.hit("x") == 0.0
+    assert hit(cooldown, "x") == 0.0
     assert len(cooldown) == 1
 
 
@@ -556,7 +566,7 @@ def test_cooldown_drops_idle_keys_without_cap() -> None:
     clock = FakeClock(start=0.0)
     cooldown = Cooldown(3.0, clock=clock)
     for key in range(10_000):
-        cooldown.hit(key)
+        hit(cooldown, key)
     assert len(cooldown) == 10_000
     clock.now = 10.0
     cooldown.peek("anyone")

@@ -255,7 +255,7 @@ def test_tier_by_name() -> None:
         "Diamond",
         "Onyx",
     ]
-    assert t.ONYX.end is None and not t.UNRANKED.is_ranked and t.BRONZE.is_ranked
+    assert t.ONYX.end is None and t.UNRANKED not in t.TIERS
 
 
 def test_ranked_playlists() -> None:

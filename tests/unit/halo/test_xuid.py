@@ -130,13 +130,6 @@ def test_every_message_is_a_sentence() -> None:
     assert all(message.endswith(".") and message[0].isupper() for message in messages)
 
 
-def test_path_token() -> None:
-    assert PlayerRef("xuid", "123").path_token == "xuid(123)"
-    assert PlayerRef("gamertag", "Noble Six#12").path_token == "Noble Six#12"
-    with pytest.raises(ValueError, match="resolved"):
-        _ = PlayerRef("member", "42").path_token
-
-
 def test_player_ref_is_frozen() -> None:
     ref = parse_player("Noble")
     with pytest.raises(AttributeError):

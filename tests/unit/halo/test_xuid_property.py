@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.common.errors import InvalidPlayerError
 from bot.halo.urls import PROFILE_HOST, STATS_HOST, build_url, segment
-from bot.halo.xuid import PlayerRef, normalise_gamertag, parse_player
+from bot.halo.xuid import PlayerRef, format_xuid, normalise_gamertag, parse_player
 
 NASTY = [
     "/",
@@ -79,7 +79,9 @@ def _check_profile_url(ref: PlayerRef) -> None:
 
 
 def _check_stats_url(ref: PlayerRef) -> None:
-    url = build_url(STATS_HOST, f"/hi/players/{segment(ref.path_token)}/Matchmade/servicerecord")
+    """Stats paths take a XUID as the client writes it (a gamertag is resolved first)."""
+    token = format_xuid(ref.value)
+    url = build_url(STATS_HOST, f"/hi/players/{segment(token)}/Matchmade/servicerecord")
     parts = urlsplit(url)
     assert parts.scheme == "https"
     assert parts.netloc == STATS_HOST
@@ -88,7 +90,7 @@ def _check_stats_url(ref: PlayerRef) -> None:
     assert len(pieces) == 6
     assert pieces[:3] == ["", "hi", "players"]
     assert pieces[4:] == ["Matchmade", "servicerecord"]
-    assert unquote(pieces[3]) == ref.path_token
+    assert unquote(pieces[3]) == token
 
 
 def _check_shape(ref: PlayerRef) -> None:
@@ -96,7 +98,7 @@ def _check_shape(ref: PlayerRef) -> None:
         assert ref.value.isascii() and ref.value.isdigit()
         assert 1 <= len(ref.value) <= 16
         assert ref.value == str(int(ref.value)) and ref.value != "0"
-        assert ref.path_token == f"xuid({ref.value})"
+        assert format_xuid(ref.value) == f"xuid({ref.value})"
     elif ref.kind == "member":
         assert ref.value.isascii() and ref.value.isdigit()
         assert 1 <= len(ref.value) <= 20
@@ -135,7 +137,8 @@ def test_parse_player_refuses_or_builds_safe_urls(text: str) -> None:
         return
     if ref.kind == "gamertag":
         _check_profile_url(ref)
-    _check_stats_url(ref)
+    else:
+        _check_stats_url(ref)
 
 
 @settings(max_examples=300, deadline=None)

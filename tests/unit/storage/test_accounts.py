@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.storage import AccountNotLinkedError, Database, LinkedAccount, TrackedMember
+from tests.support.sql import count, integrity_ok
 
 # --------------------------------------------------------------------------- accounts
 
@@ -54,15 +55,6 @@ async def test_unlink_returns_removed_account(db: Database) -> None:
     assert await db.accounts.count() == 0
 
 
-async def test_get_many_chunks_large_inputs(db: Database) -> None:
-    for user in range(1, 1201, 3):
-        await db.accounts.link(user, str(10_000 + user), f"P{user}")
-    found = await db.accounts.get_many([*range(1, 1201), 1, 4])
-    assert sorted(found) == list(range(1, 1201, 3))
-    assert found[4].xuid == "10004"
-    assert await db.accounts.get_many([]) == {}
-
-
 async def test_for_xuid_and_update_gamertag(db: Database) -> None:
     await db.accounts.link(1, "77", "OldName")
     await db.accounts.link(2, "77", "OldName")
@@ -83,7 +75,6 @@ async def test_track_untrack_and_listing(db: Database) -> None:
     assert await db.tracked.track(100, 1) is True
     assert await db.tracked.track(100, 1) is False
     assert await db.tracked.track(100, 2) is True
-    assert await db.tracked.is_tracked(100, 1)
     assert await db.tracked.list_for_guild(100) == [
         TrackedMember(100, 2, "12", "Alpha"),
         TrackedMember(100, 1, "11", "bravo"),
@@ -91,8 +82,18 @@ async def test_track_untrack_and_listing(db: Database) -> None:
     assert await db.tracked.count_for_guild(100) == 2
     assert await db.tracked.untrack(100, 1) is True
     assert await db.tracked.untrack(100, 1) is False
-    assert not await db.tracked.is_tracked(100, 1)
+    assert [m.user_id for m in await db.tracked.list_for_guild(100)] == [2]
     assert await db.tracked.count_for_guild(100) == 1
+
+
+async def test_guilds_of_chunks_large_inputs(db: Database) -> None:
+    # More ids than one statement may bind (MAX_VARIABLES): the query runs in parts.
+    for user in range(1, 1201, 3):
+        await db.accounts.link(user, str(10_000 + user), f"P{user}")
+        await db.tracked.track(5_000 + user, user)
+    found = await db.tracked.guilds_of([*range(1, 1201), 1, 4])
+    assert sorted(found) == [5_000 + user for user in range(1, 1201, 3)]
+    assert await db.tracked.guilds_of([]) == set()
 
 
 async def test_tracking_requires_a_link(db: Database) -> None:
@@ -110,7 +111,10 @@ async def test_guilds_are_isolated(db: Database) -> None:
     await db.tracked.untrack(100, 1)
     assert [m.guild_id for m in await db.tracked.memberships()] == [200]
     await db.tracked.track(100, 1)
-    assert await db.tracked.remove_guild(200) == 1
+    # The bot left server 200 and its grace period is over: only its tracking goes.
+    await db.departures.mark_left(200, datetime(2025, 1, 1, tzinfo=UTC))
+    assert await db.departures.purge(datetime(2025, 1, 8, tzinfo=UTC)) == [200]
+    assert await count(db, "tracked_members", "guild_id = ?", 200) == 0
     assert [m.guild_id for m in await db.tracked.memberships()] == [100]
 
 
@@ -126,7 +130,7 @@ async def test_unlink_cascades_tracking_everywhere_but_relink_keeps_it(db: Datab
 
     await db.accounts.unlink(1)
     assert await db.tracked.memberships() == [TrackedMember(100, 2, "12", "Two")]
-    assert await db.integrity_check()
+    assert await integrity_ok(db)
 
 
 async def test_unique_xuids_and_memberships(db: Database) -> None:

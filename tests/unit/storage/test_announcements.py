@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.storage import Database
+from tests.support.sql import announcement, was_announced
 
 
 async def test_same_key_twice_is_one_row(db: Database) -> None:
@@ -28,7 +29,7 @@ async def test_concurrent_duplicate_keys_insert_once(db: Database) -> None:
 async def test_payload_round_trips_and_must_be_json(db: Database) -> None:
     payload = {"gamertag": "Ünïcode ✓", "csr": [1500, 1510], "nested": {"tier": None}}
     await db.announcements.add_pending("k", 1, 10, payload)
-    stored = await db.announcements.get("k")
+    [stored] = await db.announcements.pending()
     assert stored.payload == payload
     assert (stored.guild_id, stored.channel_id, stored.status) == (1, 10, "pending")
     assert stored.created_at.tzinfo is UTC
@@ -59,14 +60,16 @@ async def test_mark_sent_and_failed_leave_pending(db: Database) -> None:
     assert await db.announcements.mark_failed("a", "late failure") is False  # sent stays sent
 
     assert [a.key for a in await db.announcements.pending()] == ["c"]
-    sent = await db.announcements.get("a")
+    sent = await announcement(db, "a")
+    assert sent is not None
     assert (sent.status, sent.message_id, sent.failure) == ("sent", 123456789, None)
-    failed = await db.announcements.get("b")
+    failed = await announcement(db, "b")
+    assert failed is not None
     assert (failed.status, failed.failure) == ("failed", "Missing Access")
-    assert await db.announcements.was_announced("a")
-    assert not await db.announcements.was_announced("b")
-    assert not await db.announcements.was_announced("c")
-    assert not await db.announcements.was_announced("missing")
+    assert await was_announced(db, "a")
+    assert not await was_announced(db, "b")
+    assert not await was_announced(db, "c")
+    assert not await was_announced(db, "missing")
     assert await db.announcements.add_pending("a", 1, 10, {}) is False  # never re-queued
 
 
@@ -79,8 +82,8 @@ async def test_prune_sent_only_touches_old_finished_rows(db: Database) -> None:
     assert await db.announcements.prune_sent(datetime.now(UTC) - timedelta(hours=1)) == 0
     future = datetime.now(UTC) + timedelta(seconds=1)
     assert await db.announcements.prune_sent(future, include_failed=False) == 1
-    assert await db.announcements.get("sent") is None
-    assert await db.announcements.get("failed") is not None
+    assert await announcement(db, "sent") is None
+    assert await announcement(db, "failed") is not None
     assert await db.announcements.prune_sent(future) == 1
     assert [a.key for a in await db.announcements.pending()] == ["pending"]
 

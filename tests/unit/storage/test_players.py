@@ -11,6 +11,7 @@ from bot.core.resolver import Player, PlayerResolver
 from bot.halo.client import HaloClient
 from bot.storage import Database, KnownPlayer
 from bot.storage import players as players_module
+from tests.support.sql import count
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -79,7 +80,7 @@ async def test_recent_lookups_order_dedup_and_prefix(db: Database) -> None:
         (200, 7, "3", 9),  # other guild
     ]
     for guild, user, xuid, minute in lookups:
-        await db.players.record_lookup(guild, user, xuid, at=T0 + timedelta(minutes=minute))
+        await db.players.record_lookups([(guild, user, xuid, T0 + timedelta(minutes=minute))])
 
     assert await db.players.recent_lookups(100) == [
         ("5", "al%x"),
@@ -102,14 +103,14 @@ async def test_recent_lookups_order_dedup_and_prefix(db: Database) -> None:
     assert await db.players.recent_lookups(300) == []
 
 
-async def test_lookup_with_gamertag_remembers_it(db: Database) -> None:
-    await db.players.record_lookup(100, 7, "00042", "Noble Six")
-    assert await xuid_for(db, "noble six") == "42"
+async def test_lookups_store_the_canonical_xuid(db: Database) -> None:
+    await db.players.remember("42", "Noble Six")
+    await db.players.record_lookups([(100, 7, "00042", T0)])
     assert await db.players.recent_lookups(100, "nob") == [("42", "Noble Six")]
 
 
 async def test_lookups_of_unknown_players_are_omitted(db: Database) -> None:
-    await db.players.record_lookup(100, 7, "42")
+    await db.players.record_lookups([(100, 7, "42", T0)])
     assert await db.players.recent_lookups(100) == []
     await db.players.remember("42", "Later Known")
     assert await db.players.recent_lookups(100) == [("42", "Later Known")]
@@ -118,13 +119,18 @@ async def test_lookups_of_unknown_players_are_omitted(db: Database) -> None:
 async def test_lookups_are_capped_per_guild(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(players_module, "MAX_LOOKUPS_PER_GUILD", 5)
     for i in range(1, 9):
-        await db.players.record_lookup(100, 7, str(i), f"P{i}", at=T0 + timedelta(minutes=i))
-    await db.players.record_lookup(200, 7, "1", at=T0)
+        await db.players.remember(str(i), f"P{i}")
+        await db.players.record_lookups([(100, 7, str(i), T0 + timedelta(minutes=i))])
+    await db.players.record_lookups([(200, 7, "1", T0)])
     recent = await db.players.recent_lookups(100, limit=25)
     assert [p.xuid for p in recent] == ["8", "7", "6", "5", "4"]
     assert await db.players.recent_lookups(200) == [("1", "P1")]
-    assert await db.players.forget_guild(100) == 5
+    assert await count(db, "player_lookups", "guild_id = ?", 100) == 5
+    # The bot left server 100 and its grace period is over: its lookups go, no others.
+    await db.departures.mark_left(100, T0)
+    assert await db.departures.purge(T0 + timedelta(days=7)) == [100]
     assert await db.players.recent_lookups(100) == []
+    assert await db.players.recent_lookups(200) == [("1", "P1")]
 
 
 async def test_batched_lookups_keep_the_latest_and_cap_each_guild(

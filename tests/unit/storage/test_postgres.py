@@ -26,6 +26,7 @@ from bot.storage import (
 from bot.storage.database import load_migrations
 from bot.storage.postgres_backend import redact_url, to_dollar_params
 from tests.support.engines import with_search_path
+from tests.support.sql import integrity_ok
 
 XUID = "2533274800000001"
 
@@ -77,7 +78,7 @@ async def test_fresh_schema_matches_sqlite_tables_and_version(pg_url: str, tmp_p
     async with await Database.open(pg_url) as db:
         assert db.dialect == "postgres"
         assert db.schema_version == latest_schema_version()
-        assert await db.integrity_check()
+        assert await integrity_ok(db)
     assert [tuple(r) for r in await raw_pg(pg_url, "SELECT version FROM schema_version")] == [
         (latest_schema_version(),)
     ]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.storage import Database, Snapshot
+from tests.support.sql import announcement, count
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 X1, X2 = "2533274800000001", "2533274800000002"
@@ -40,7 +41,7 @@ async def test_record_and_latest_round_trip(db: Database) -> None:
     await db.snapshots.record(snap(value=1400, minutes=-5))  # recorded late, older
     await db.snapshots.record(snap(value=9, minutes=10, playlist="other"))
     assert await db.snapshots.latest(X1, "ranked") == newer
-    assert await db.snapshots.count() == 4
+    assert await count(db, "rank_snapshots") == 4
 
 
 async def test_latest_breaks_timestamp_ties_by_insertion(db: Database) -> None:
@@ -75,14 +76,14 @@ async def test_times_are_stored_as_utc(db: Database) -> None:
 async def test_record_validates(db: Database, bad: dict) -> None:
     with pytest.raises(ValueError):
         await db.snapshots.record(replace(snap(), **bad))
-    assert await db.snapshots.count() == 0
+    assert await count(db, "rank_snapshots") == 0
 
 
 async def test_skip_unchanged(db: Database) -> None:
     assert await db.snapshots.record(snap(value=1500), skip_unchanged=True)
     assert not await db.snapshots.record(snap(value=1500, minutes=5), skip_unchanged=True)
     assert await db.snapshots.record(snap(value=1501, minutes=10), skip_unchanged=True)
-    assert await db.snapshots.count() == 2
+    assert await count(db, "rank_snapshots") == 2
 
 
 async def test_latest_many_with_1500_xuids(db: Database) -> None:
@@ -139,37 +140,11 @@ async def test_latest_before_is_the_rank_held_at_a_moment(db: Database) -> None:
         await db.snapshots.latest_before(X1, "ranked", datetime(2025, 3, 1))  # naive
 
 
-async def test_prune_keeps_latest_per_pair_by_default(db: Database) -> None:
-    for minute in range(5):
-        await db.snapshots.record(snap(X1, value=minute, minutes=minute))
-    await db.snapshots.record(snap(X2, value=7, minutes=0))  # old but only row
-
-    removed = await db.snapshots.prune(T0 + timedelta(minutes=3))
-    assert removed == 3
-    assert [s.value for s in await db.snapshots.history(X1, "ranked")] == [3, 4]
-    assert (await db.snapshots.latest(X2, "ranked")).value == 7
-
-    assert await db.snapshots.prune(T0 + timedelta(days=1)) == 1  # X1 minute 3
-    assert await db.snapshots.count() == 2
-    assert await db.snapshots.prune(T0 + timedelta(days=1), keep_latest=False) == 2
-    assert await db.snapshots.count() == 0
-
-
-async def test_prune_runs_in_batches(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.storage import snapshots as snapshots_module
-
-    monkeypatch.setattr(snapshots_module, "PRUNE_BATCH", 7)
-    for minute in range(30):
-        await db.snapshots.record(snap(value=minute, minutes=minute))
-    assert await db.snapshots.prune(T0 + timedelta(hours=1)) == 29
-    assert [s.value for s in await db.snapshots.history(X1, "ranked")] == [29]
-
-
 async def test_snapshot_joins_announcement_transaction(db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:
             await db.snapshots.record(snap(), tx=tx)
             assert await db.announcements.add_pending("k", 1, 2, {"x": 1}, tx=tx)
             raise RuntimeError
-    assert await db.snapshots.count() == 0
-    assert await db.announcements.get("k") is None
+    assert await count(db, "rank_snapshots") == 0
+    assert await announcement(db, "k") is None

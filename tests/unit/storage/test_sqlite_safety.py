@@ -21,6 +21,7 @@ import pytest
 
 from bot.storage import Database, DatabaseDamagedError, DatabaseInUseError, Snapshot, StorageError
 from tests.support.paths import ROOT
+from tests.support.sql import count
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -250,7 +251,7 @@ async def test_healthy_file_passes_the_check_after_a_crash_like_close(tmp_path: 
                 Snapshot("1", "ranked", "S1", i, "Gold", 1, 0, None, None, T0 + timedelta(i))
             )
     async with await Database.open(path, exclusive=True) as db:
-        assert await db.snapshots.count() == 50
+        assert await count(db, "rank_snapshots") == 50
 
 
 async def test_garbage_is_a_storage_error_saying_not_a_database(tmp_path: Path) -> None:

@@ -9,8 +9,13 @@ from bot.common.text import human_duration
 from bot.core.embeds import TOTAL_MAX
 from bot.core.playlists import KNOWN_PLAYLISTS, RankedPlaylist, known_playlist
 from bot.core.resolver import Player
-from bot.features.stats.embeds import csr_embed, service_record_embed, standing_text
-from bot.features.stats.seasons import build_directory, csr_fallback_name, name_from_path
+from bot.features.stats.embeds import (
+    csr_embed,
+    season_choice,
+    service_record_embed,
+    standing_text,
+)
+from bot.features.stats.seasons import Season, build_directory, csr_fallback_name, name_from_path
 from bot.features.stats.standings import MedalTally, PlaylistStanding, best_standing
 from bot.halo.models import CsrResult, CsrSeasonCalendar, SeasonCalendar, ServiceRecord
 from tests.fakes.halo_server import csr_result
@@ -101,6 +106,17 @@ def test_service_record_embed_from_the_empty_recording_does_not_divide_by_zero()
     medals = [MedalTally("Perfect", 3)]
     embed = service_record_embed(Player("1", "x"), record, medals, ranked=True)
     assert {f.name: f.value for f in embed.fields}["Top medals"] == "Perfect ×3"
+
+
+def test_season_suggestions_fit_discord_choice_limits() -> None:
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    long = Season("csr", "S" * 150, "A season with a very long name " * 5, at, None)
+    choice = season_choice(long, at)
+    assert len(choice.name) == 100 and choice.name.endswith("…")
+    assert choice.value == "S" * 100
+    season = Season("csr", "CsrSeason5-1", "Season 5")
+    short = season_choice(season, at)
+    assert (short.name, short.value) == (season.label(at), "CsrSeason5-1")  # as it is
 
 
 def test_human_duration() -> None:
