@@ -81,10 +81,12 @@ class World:
         return rec.autocomplete_choices or []
 
 
-#: The Halo request deadline of the bot in tests: ample for the local fake, short enough
-#: that a hanging or failing Halo costs a test about a second. One test keeps the bot's
-#: real default (``test_the_real_default_deadline`` in tests/e2e/bot/test_fault_matrix.py).
-TEST_DEADLINE = 1.0
+#: The Halo request deadline of the bot in tests: ample for the local fake even with the
+#: suite's workers and other work sharing two cores (1 s was not: a loaded machine timed
+#: out answers of the fake), short enough that a hanging Halo costs a test seconds, not
+#: ten. One test keeps the bot's real default (``test_the_real_default_deadline`` in
+#: tests/e2e/core/test_fault_matrix.py).
+TEST_DEADLINE = 2.0
 #: Halo requests a second in the world (tests that set ``halo_requests_per_second`` keep
 #: their own, validated value).
 FAKE_HALO_RATE = 10_000.0
