@@ -25,7 +25,9 @@ def redis_link(settings: Settings) -> RedisLink | None:
     """A link to ``REDIS_URL`` (connected on first use), or None when it is not set."""
     if settings.redis_url is None:
         return None
-    return RedisLink.from_url(settings.redis_url.get_secret_value())
+    return RedisLink.from_url(
+        settings.redis_url.get_secret_value(), prefix=settings.redis_key_prefix
+    )
 
 
 def halo_limiter(settings: Settings, link: RedisLink | None) -> UpstreamLimiter:

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.common.errors import ConfigError
+from bot.coordination.link import DEFAULT_PREFIX
 
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 #: Never echoed in errors (DATABASE_URL and REDIS_URL may hold a password).
@@ -121,6 +122,8 @@ class Settings(BaseSettings):
 
     # Running more than one instance (with the shards above).
     redis_url: SecretStr | None = None
+    #: Every Redis key starts with this, so bots sharing one Redis keep apart.
+    redis_key_prefix: str = Field(default=DEFAULT_PREFIX, max_length=64)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -222,6 +225,17 @@ class Settings(BaseSettings):
     @classmethod
     def _redis_url(cls, value: Any) -> Any:
         return _check_redis_url(value) if isinstance(value, str) else value
+
+    @field_validator("redis_key_prefix", mode="before")
+    @classmethod
+    def _key_prefix(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return DEFAULT_PREFIX
+            if any(ch.isspace() for ch in value):
+                raise ValueError("must not contain spaces")
+        return value
 
     @field_validator("discord_token", "halo_spartan_token", "halo_clearance_token", mode="before")
     @classmethod

@@ -1,13 +1,15 @@
-"""REDIS_URL, SHARD_COUNT and SHARD_IDS: read from the environment, one clear line if bad."""
+"""REDIS_URL, REDIS_KEY_PREFIX, SHARD_COUNT and SHARD_IDS: read from the environment, one
+clear line if bad."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.common.errors import ConfigError
+from bot.core.backends import redis_link
 from bot.core.config import load_settings
 
-VARS = ("REDIS_URL", "SHARD_COUNT", "SHARD_IDS")
+VARS = ("REDIS_URL", "REDIS_KEY_PREFIX", "SHARD_COUNT", "SHARD_IDS")
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +51,39 @@ def test_a_bad_redis_url_is_one_line_without_its_password(
     assert "\n" not in message
     assert "REDIS_URL: must be a redis:// or rediss:// URL" in message
     assert "hunter2" not in message
+
+
+async def test_every_redis_key_starts_with_the_configured_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    default = redis_link(load_settings(None))
+    monkeypatch.setenv("REDIS_KEY_PREFIX", " staging: ")
+    staging = redis_link(load_settings(None))
+    assert default is not None and staging is not None
+    try:
+        assert default.key("halo", "next-send") == "halo-bot:halo:next-send"
+        assert staging.key("halo", "next-send") == "staging:halo:next-send"
+    finally:
+        await default.close()
+        await staging.close()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("two words:", "REDIS_KEY_PREFIX: must not contain spaces"),
+        ("x" * 65, "REDIS_KEY_PREFIX: String should have at most 64 characters"),
+    ],
+)
+def test_a_bad_redis_key_prefix_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, prefix: str, expected: str
+) -> None:
+    monkeypatch.setenv("REDIS_KEY_PREFIX", prefix)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 def test_shard_ids_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
