@@ -41,12 +41,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.core.config import load_settings  # noqa: E402
+from bench.load import halo_budget  # noqa: E402
+from bot.core.config import Settings, load_settings  # noqa: E402
 from bot.core.launcher import build_services  # noqa: E402
 from bot.features.announcements.cycle import CycleReport, RankWatcher  # noqa: E402
 from bot.features.announcements.roles import GuildCheck, RoleSync  # noqa: E402
 from bot.features.announcements.schedule import MAX_INTERVAL, SLOW_SWEEP, PollPolicy  # noqa: E402
+from bot.halo.client import HaloClient  # noqa: E402
 from bot.halo.playlists import RANKED_PLAYLISTS  # noqa: E402
+from bot.halo.ratelimit import LocalSendSlots  # noqa: E402
+from bot.storage import Database  # noqa: E402
 from bot.storage.schedule import PollSlot  # noqa: E402
 from tests.fakes.halo_server import (  # noqa: E402
     DEFAULT_CLEARANCE,
@@ -114,14 +118,8 @@ async def main(args: argparse.Namespace) -> None:
     playlists = list(RANKED_PLAYLISTS)
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeHalo() as fake:
-            settings = load_settings(
-                None,
-                halo_api_base_url=fake.base_url,
-                halo_spartan_token=STATIC_SPARTAN_TOKEN,
-                halo_clearance_token=DEFAULT_CLEARANCE,
-                database_path=Path(tmp) / "bench.db",
-                halo_requests_per_second=args.rate,
-                halo_request_deadline_seconds=60,
+            settings = bench_settings(
+                fake, database_path=Path(tmp) / "bench.db", halo_requests_per_second=args.rate
             )
             services = await build_services(settings)
             try:
@@ -193,6 +191,8 @@ BUDGET_PER_CYCLE = 5 * 300  # requests: the default HALO_REQUESTS_PER_SECOND x 5
 PLAYING_SHARE = 0.20  # of the players play in any given hour
 MATCH_MINUTES = 12  # a CSR change every 12 minutes while playing
 STEADY_CYCLES = 24
+#: Requests/s while time is simulated: nobody waits for the Halo budget.
+UNLIMITED = 1_000_000.0
 
 
 class Clock:
@@ -233,72 +233,98 @@ class ActivityModel:
         return changes
 
 
+def bench_settings(fake: FakeHalo, **overrides: Any) -> Settings:
+    """Settings for a bot against the fake Halo (``overrides``: more settings)."""
+    return load_settings(
+        None,
+        halo_api_base_url=fake.base_url,
+        halo_spartan_token=STATIC_SPARTAN_TOKEN,
+        halo_clearance_token=DEFAULT_CLEARANCE,
+        halo_request_deadline_seconds=60,
+        **overrides,
+    )
+
+
+async def populate(db: Database, model: ActivityModel) -> None:
+    """The model's players in the fake Halo, linked and tracked across population / 20
+    servers (each with an announce channel)."""
+    unranked = unranked_result()
+    record: dict[str, Any] = {}
+    for xuid in model.xuids:
+        model.fake._store_player(FakePlayer(xuid, f"P{xuid}", service_record=record))
+        for playlist in RANKED_PLAYLISTS:
+            if playlist in model.played[xuid]:
+                model.fake.csr[(xuid, playlist.lower())] = csr_result(model.value[(xuid, playlist)])
+            else:
+                model.fake.csr[(xuid, playlist.lower())] = unranked
+    guilds = max(1, len(model.xuids) // 20)
+    async with db.transaction() as tx:
+        for i, xuid in enumerate(model.xuids):
+            await db.accounts.link(FIRST_USER + i, str(xuid), f"P{xuid}", tx=tx)
+            await db.tracked.track(FIRST_GUILD + i % guilds, FIRST_USER + i, tx=tx)
+        for g in range(guilds):
+            await db.guilds.update(FIRST_GUILD + g, announce_channel_id=FIRST_CHANNEL + g, tx=tx)
+
+
+async def seed_schedule(db: Database, model: ActivityModel, now: datetime, seed: int) -> None:
+    """The schedule as after a day of running: each pair quiet for a random 0-24 h, its
+    next check a random part of its wait away."""
+    rng = random.Random(seed + 1)
+    slots = []
+    for xuid in model.xuids:
+        for playlist in RANKED_PLAYLISTS:
+            quiet = timedelta(seconds=rng.uniform(0, 86_400))
+            cap = MAX_INTERVAL if playlist in model.played[xuid] else SLOW_SWEEP
+            wait = min(quiet, cap) * rng.uniform(0.75, 1.0)
+            slots.append(
+                PollSlot(
+                    str(xuid),
+                    playlist,
+                    now - quiet,
+                    int(wait.total_seconds()),
+                    now + wait * rng.random(),
+                )
+            )
+    await db.schedule.put(slots)
+
+
+async def prepare(
+    db: Database, halo: HaloClient, model: ActivityModel, clock: Clock, *, seed: int, adaptive: bool
+) -> None:
+    """:func:`populate`, a baseline cycle (everyone once: the first sight is never a
+    change), one cycle later; with ``adaptive`` then :func:`seed_schedule`. Simulated
+    time: ``clock`` ends one cycle on, and nobody waits for the Halo budget meanwhile."""
+    with halo_budget(halo.http.limiter, UNLIMITED):
+        await populate(db, model)
+        baseline = RankWatcher(db, halo, clock=clock, policy=PollPolicy(adaptive=False))
+        await halo.get_csr_season_calendar()
+        await baseline.run_cycle()
+    clock.now += CYCLE
+    if adaptive:
+        await seed_schedule(db, model, clock.now, seed)
+
+
+def start_of_hour() -> Clock:
+    return Clock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+
+
 async def budget_run(population: int, adaptive: bool, seed: int = 16) -> dict[str, Any]:
-    playlists = list(RANKED_PLAYLISTS)
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeHalo() as fake:
-            settings = load_settings(
-                None,
-                halo_api_base_url=fake.base_url,
-                halo_spartan_token=STATIC_SPARTAN_TOKEN,
-                halo_clearance_token=DEFAULT_CLEARANCE,
-                database_path=Path(tmp) / "budget.db",
-                halo_requests_per_second=100,
-                halo_request_deadline_seconds=60,
+            settings = bench_settings(
+                fake, database_path=Path(tmp) / "budget.db", halo_requests_per_second=100
             )
             services = await build_services(settings)
             try:
                 db, halo = services.db, services.halo
-                halo.http.limiter.rate = 1_000_000.0  # simulated time: no real waiting
+                # Simulated time: no real waiting for the Halo budget.
+                services.halo.http.limiter.slots = LocalSendSlots(UNLIMITED)
                 xuids = [FIRST_XUID + i for i in range(population)]
-                record: dict[str, Any] = {}
-                unranked = unranked_result()
-                model = ActivityModel(fake, xuids, playlists, seed)
-                for xuid in xuids:
-                    fake._store_player(FakePlayer(xuid, f"P{xuid}", service_record=record))
-                    for playlist in playlists:
-                        if playlist in model.played[xuid]:
-                            fake.csr[(xuid, playlist.lower())] = csr_result(
-                                model.value[(xuid, playlist)]
-                            )
-                        else:
-                            fake.csr[(xuid, playlist.lower())] = unranked
-                guilds = max(1, population // 20)
-                async with db.transaction() as tx:
-                    for i, xuid in enumerate(xuids):
-                        await db.accounts.link(FIRST_USER + i, str(xuid), f"P{xuid}", tx=tx)
-                        await db.tracked.track(FIRST_GUILD + i % guilds, FIRST_USER + i, tx=tx)
-                    for g in range(guilds):
-                        await db.guilds.update(
-                            FIRST_GUILD + g, announce_channel_id=FIRST_CHANNEL + g, tx=tx
-                        )
-                clock = Clock(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
-                # Baseline: everyone once (the first sight is never a change).
-                baseline = RankWatcher(db, halo, clock=clock, policy=PollPolicy(adaptive=False))
-                await halo.get_csr_season_calendar()
-                await baseline.run_cycle()
-                clock.now += CYCLE
+                model = ActivityModel(fake, xuids, list(RANKED_PLAYLISTS), seed)
+                clock = start_of_hour()
+                await prepare(db, halo, model, clock, seed=seed, adaptive=adaptive)
                 policy = PollPolicy(adaptive=adaptive, random=random.Random(seed).random)
                 watcher = RankWatcher(db, halo, clock=clock, policy=policy)
-                if adaptive:
-                    # The schedule as after a day of running: quiet for a random 0-24 h.
-                    rng = random.Random(seed + 1)
-                    slots = []
-                    for xuid in xuids:
-                        for playlist in playlists:
-                            quiet = timedelta(seconds=rng.uniform(0, 86_400))
-                            cap = MAX_INTERVAL if playlist in model.played[xuid] else SLOW_SWEEP
-                            wait = min(quiet, cap) * rng.uniform(0.75, 1.0)
-                            slots.append(
-                                PollSlot(
-                                    str(xuid),
-                                    playlist,
-                                    clock.now - quiet,
-                                    int(wait.total_seconds()),
-                                    clock.now + wait * rng.random(),
-                                )
-                            )
-                    await db.schedule.put(slots)
                 cycles = STEADY_CYCLES if adaptive else 1
                 requests: list[int] = []
                 changes = detected = 0

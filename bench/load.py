@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 from bot.halo.client import CSR_BATCH_SIZE, HaloClient  # noqa: E402
 from bot.halo.playlists import RANKED_PLAYLISTS  # noqa: E402
+from bot.halo.ratelimit import LocalSendSlots, UpstreamLimiter  # noqa: E402
 from bot.storage import Database  # noqa: E402
 from tests.fakes.discord_server import FakeDiscord  # noqa: E402
 from tests.fakes.halo_server import (  # noqa: E402
@@ -165,11 +166,20 @@ def summarize(samples: list[Sample], wall: float) -> None:
     row("answers", ", ".join(f"{k} {v}" for k, v in kinds.most_common(5)))
 
 
+@contextlib.contextmanager
+def halo_budget(limiter: UpstreamLimiter, rate: float) -> Iterator[None]:
+    """``rate`` requests/s of this process's own meanwhile (the limiter's send slots
+    swapped; setting ``limiter.rate`` alone changes nothing)."""
+    slots, limiter.slots = limiter.slots, LocalSendSlots(rate)
+    try:
+        yield
+    finally:
+        limiter.slots = slots
+
+
 async def warm_up(world: World, guild: int, pool: list[str]) -> None:
     """Every command once for every player of the pool (Halo limit lifted meanwhile)."""
-    limiter = world.services.halo.http.limiter
-    rate, limiter.rate = limiter.rate, 100.0
-    try:
+    with halo_budget(world.services.halo.http.limiter, 100.0):
         for n, player in enumerate(pool):
             await asyncio.gather(
                 *(
@@ -177,8 +187,6 @@ async def warm_up(world: World, guild: int, pool: list[str]) -> None:
                     for k, command in enumerate(MIX)
                 )
             )
-    finally:
-        limiter.rate = rate
 
 
 async def open_loop(rate: float, seconds: float, guilds: int, cold_every: int) -> None:
@@ -217,6 +225,160 @@ async def open_loop(rate: float, seconds: float, guilds: int, cold_every: int) -
     print()
 
 
+def bot_process_env(api_base: str, halo: FakeHalo, folder: Path, **extra: str) -> dict[str, str]:
+    """The environment of a bot process against the fakes (``extra``: more settings)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "HALO_", "AZURE_", "DATABASE_", "RANK_", "REDIS_"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DISCORD_TOKEN=TOKEN,
+        DISCORD_API_BASE=api_base,
+        HALO_API_BASE_URL=halo.base_url,
+        HALO_SPARTAN_TOKEN=STATIC_SPARTAN_TOKEN,
+        HALO_CLEARANCE_TOKEN=DEFAULT_CLEARANCE,
+        DATABASE_PATH=str(folder / "bot.db"),
+        GUILD_COMMANDS_PER_MINUTE="1000000",
+        # The catalogue a bot loads at start-up (30-odd files) is done in a second.
+        HALO_REQUESTS_PER_SECOND="100",
+        LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+async def halo_quiet(halo: FakeHalo, for_seconds: float = 1.0) -> None:
+    """Until the fake Halo got no request for ``for_seconds`` (start-up loads done)."""
+    seen = -1
+    while seen != len(halo.requests):
+        seen = len(halo.requests)
+        await asyncio.sleep(for_seconds)
+
+
+async def start_bot_process(env: dict[str, str], folder: Path) -> asyncio.subprocess.Process:
+    """``python -m bot run`` in ``folder`` (its logs go to this process's output)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--env-file",
+        str(folder / "none.env"),
+        "run",
+        cwd=folder,
+        env=env,
+    )
+
+
+async def stop_processes(*procs: asyncio.subprocess.Process | None) -> None:
+    """SIGTERM, then SIGKILL after 20 s."""
+    for proc in procs:
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 20)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+
+@dataclass
+class RemoteDiscord:
+    """The fake Discord in a process of its own (``python -m tests.fakes.discord_server``),
+    driven through its admin API."""
+
+    proc: asyncio.subprocess.Process
+    api_base: str
+    http: aiohttp.ClientSession
+
+    @property
+    def admin(self) -> str:
+        return self.api_base.split("/api/")[0] + "/_admin"
+
+    async def add_guild(self, spec: dict[str, Any]) -> None:
+        async with self.http.post(f"{self.admin}/guilds", json=spec) as response:
+            response.raise_for_status()
+
+    async def wait_identified(self, count: int, timeout: float = 60) -> None:  # noqa: ASYNC109
+        """Until ``count`` gateway sessions have identified (READY follows at once)."""
+        query = f"wait=identify&count={count}&timeout={timeout}"
+        async with self.http.get(f"{self.admin}/gateway?{query}") as response:
+            response.raise_for_status()
+        await asyncio.sleep(1)  # READY and GUILD_CREATE processed
+
+    async def csr(self, player: str, guild_id: int, user_id: int) -> bool:
+        """``/csr player`` as ``user_id`` in ``guild_id``; True if its CSR embed came."""
+        body = {
+            "name": "csr",
+            "options": {"player": player},
+            "guild_id": guild_id,
+            "user_id": user_id,
+            "wait": True,
+            "timeout": 30,
+        }
+        async with self.http.post(f"{self.admin}/invoke", json=body) as response:
+            record = await response.json()
+        return response.status == 200 and "ranked CSR" in str(record)
+
+
+@contextlib.asynccontextmanager
+async def remote_discord() -> AsyncIterator[RemoteDiscord]:
+    fake = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.discord_server",
+        "--token",
+        TOKEN,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert fake.stdout is not None
+        api_base = (await asyncio.wait_for(fake.stdout.readline(), 30)).decode().strip()
+        async with aiohttp.ClientSession() as http:
+            yield RemoteDiscord(fake, api_base, http)
+    finally:
+        await stop_processes(fake)
+
+
+@dataclass
+class Throughput:
+    answered: int
+    failed: int
+    wall: float
+
+    @property
+    def rate(self) -> float:
+        return self.answered / self.wall
+
+
+async def cached_lookups(
+    discord: RemoteDiscord, seconds: float, senders: int, guilds: list[int], first_user: int
+) -> Throughput:
+    """``senders`` closed loops of ``/csr`` for Noble Six (cached) for ``seconds``, each
+    interaction from a new member, taking turns over ``guilds``."""
+    loop = asyncio.get_running_loop()
+    stop = loop.time() + seconds
+    result = Throughput(0, 0, 0.0)
+    counter = 0
+
+    async def sender() -> None:
+        nonlocal counter
+        while loop.time() < stop:
+            counter += 1
+            guild = guilds[counter % len(guilds)]
+            if await discord.csr(NOBLE_SIX.gamertag, guild, first_user + counter):
+                result.answered += 1
+            else:
+                result.failed += 1
+
+    started = loop.time()
+    await asyncio.gather(*(sender() for _ in range(senders)))
+    result.wall = loop.time() - started
+    return result
+
+
 async def closed_loop(seconds: float, senders: int) -> None:
     """Cached /csr lookups with the fake Discord and the bot each in their own process
     (``python -m tests.fakes.discord_server`` and ``python -m bot run``); this process
@@ -227,102 +389,24 @@ async def closed_loop(seconds: float, senders: int) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        fake = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.fakes.discord_server",
-            "--token",
-            TOKEN,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        bot: asyncio.subprocess.Process | None = None
-        try:
-            assert fake.stdout is not None
-            api_base = (await asyncio.wait_for(fake.stdout.readline(), 30)).decode().strip()
-            admin = api_base.split("/api/")[0] + "/_admin"
-            async with FakeHalo() as halo, aiohttp.ClientSession() as http:
-                async with http.post(f"{admin}/guilds", json=world_spec()) as response:
-                    response.raise_for_status()
-                env = {
-                    k: v
-                    for k, v in os.environ.items()
-                    if not k.startswith(("DISCORD_", "HALO_", "AZURE_", "DATABASE_", "RANK_"))
-                }
-                env.update(
-                    PYTHONPATH=str(ROOT),
-                    DISCORD_TOKEN=TOKEN,
-                    DISCORD_API_BASE=api_base,
-                    DISCORD_DEV_GUILD_ID=str(GUILD_ID),
-                    HALO_API_BASE_URL=halo.base_url,
-                    HALO_SPARTAN_TOKEN=STATIC_SPARTAN_TOKEN,
-                    HALO_CLEARANCE_TOKEN=DEFAULT_CLEARANCE,
-                    DATABASE_PATH=str(tmp / "bot.db"),
-                    GUILD_COMMANDS_PER_MINUTE="1000000",
-                    LOG_LEVEL="WARNING",
+        async with remote_discord() as discord, FakeHalo() as halo:
+            await discord.add_guild(world_spec())
+            env = bot_process_env(discord.api_base, halo, tmp)
+            bot = await start_bot_process(env, tmp)
+            try:
+                await discord.wait_identified(1)
+                assert await discord.csr(NOBLE_SIX.gamertag, GUILD_ID, FIRST_USER), (
+                    "the first /csr was not answered"
                 )
-                bot = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "--env-file",
-                    str(tmp / "none.env"),
-                    "run",
-                    cwd=tmp,
-                    env=env,
-                )
-                for _ in range(600):
-                    async with http.get(f"{admin}/commands?guild_id={GUILD_ID}") as response:
-                        if response.status == 200 and await response.json():
-                            break
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(1)  # READY and GUILD_CREATE processed
-
-                async def invoke(user: int) -> bool:
-                    body = {
-                        "name": "csr",
-                        "options": {"player": NOBLE_SIX.gamertag},
-                        "guild_id": GUILD_ID,
-                        "user_id": user,
-                        "wait": True,
-                        "timeout": 30,
-                    }
-                    async with http.post(f"{admin}/invoke", json=body) as response:
-                        record = await response.json()
-                    return response.status == 200 and "ranked CSR" in str(record)
-
-                assert await invoke(FIRST_USER), "the first /csr was not answered"
+                await halo_quiet(halo)
                 before = len(halo.requests)
-                loop = asyncio.get_running_loop()
-                stop = loop.time() + seconds
-                answered = failed = 0
-                counter = 0
-
-                async def sender() -> None:
-                    nonlocal answered, failed, counter
-                    while loop.time() < stop:
-                        counter += 1
-                        if await invoke(FIRST_USER + 1 + counter):
-                            answered += 1
-                        else:
-                            failed += 1
-
-                started = loop.time()
-                await asyncio.gather(*(sender() for _ in range(senders)))
-                wall = loop.time() - started
-                row("interactions answered with the CSR embed", answered)
-                row("not answered / other answers", failed, "target 0")
-                row("throughput", f"{answered / wall:.0f}/s", "target >= 500/s")
+                result = await cached_lookups(discord, seconds, senders, [GUILD_ID], FIRST_USER)
+                row("interactions answered with the CSR embed", result.answered)
+                row("not answered / other answers", result.failed, "target 0")
+                row("throughput", f"{result.rate:.0f}/s", "target >= 500/s")
                 row("upstream Halo requests meanwhile", len(halo.requests) - before)
-        finally:
-            for proc in (bot, fake):
-                if proc is not None and proc.returncode is None:
-                    proc.send_signal(signal.SIGTERM)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(proc.wait(), 20)
-                    if proc.returncode is None:
-                        proc.kill()
-                        await proc.wait()
+            finally:
+                await stop_processes(bot)
     print()
 
 
