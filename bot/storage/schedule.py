@@ -37,15 +37,33 @@ class PollSchedule:
         self._db = db
 
     async def not_due(
-        self, playlist_id: str, now: datetime, *, tx: Transaction | None = None
+        self,
+        playlist_id: str,
+        now: datetime,
+        among: Sequence[str] | None = None,
+        *,
+        tx: Transaction | None = None,
     ) -> set[str]:
-        """Players with a check planned after ``now`` in the playlist (all others are due)."""
-        rows = await self._db._fetchall(
-            "SELECT xuid FROM poll_schedule WHERE playlist_id = ? AND next_due > ?",
-            (playlist_id, to_db_time(now)),
-            tx=tx,
-        )
-        return {row[0] for row in rows}
+        """Players with a check planned after ``now`` in the playlist (all others are due):
+        of everyone, or only of ``among`` (one work unit's players: reading the whole
+        playlist for each of a cycle's units would read it once per unit)."""
+        if among is None:
+            rows = await self._db._fetchall(
+                "SELECT xuid FROM poll_schedule WHERE playlist_id = ? AND next_due > ?",
+                (playlist_id, to_db_time(now)),
+                tx=tx,
+            )
+            return {row[0] for row in rows}
+        later: set[str] = set()
+        for part in chunks(list(among), MAX_VARIABLES):
+            rows = await self._db._fetchall(
+                "SELECT xuid FROM poll_schedule WHERE playlist_id = ? AND next_due > ?"
+                f" AND xuid IN ({placeholders(len(part))})",
+                (playlist_id, to_db_time(now), *part),
+                tx=tx,
+            )
+            later.update(row[0] for row in rows)
+        return later
 
     async def slots(
         self, playlist_id: str, xuids: Sequence[str], *, tx: Transaction | None = None

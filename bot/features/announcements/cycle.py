@@ -273,7 +273,7 @@ class RankWatcher:
             # A slice of players of one playlist at a time: fetch, compare, store. Memory
             # stays at one slice's answers however many players are tracked.
             for playlist in playlists:
-                due = await self._due(playlist, players, due_by)
+                due = await self._due(playlist, players, due_by, whole=unit.units == 1)
                 report.checked += len(due)
                 report.not_due += len(players) - len(due)
                 # Whole CSR batches per step (the batch size may shrink during the run).
@@ -293,11 +293,15 @@ class RankWatcher:
         if not report.units:
             report.skipped = True  # another instance checked everybody a moment ago
 
-    async def _due(self, playlist: str, xuids: list[str], horizon: datetime) -> list[str]:
-        """The players whose next check in ``playlist`` is at or before ``horizon``."""
+    async def _due(
+        self, playlist: str, xuids: list[str], horizon: datetime, *, whole: bool
+    ) -> list[str]:
+        """The players whose next check in ``playlist`` is at or before ``horizon``
+        (``whole``: ``xuids`` is every tracked player, one read of the playlist's schedule;
+        else only their rows are read)."""
         if not self.policy.adaptive:
             return xuids
-        later = await self.db.schedule.not_due(playlist, horizon)
+        later = await self.db.schedule.not_due(playlist, horizon, None if whole else xuids)
         return [x for x in xuids if x not in later] if later else xuids
 
     async def _store_playlist(
