@@ -46,8 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load import (  # noqa: E402
-    FIRST_USER,
+from bench.drive import (  # noqa: E402
     RemoteDiscord,
     bot_process_env,
     cached_lookups,
@@ -59,6 +58,7 @@ from bench.load import (  # noqa: E402
     start_bot_process,
     stop_processes,
 )
+from bench.load import FIRST_USER  # noqa: E402
 from tests.e2e.scale.cluster import guild_on_shard  # noqa: E402
 from tests.fakes.halo_server import NOBLE_SIX, FakeHalo  # noqa: E402
 from tests.support.discord import GUILD_ID, world_spec  # noqa: E402

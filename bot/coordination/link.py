@@ -24,8 +24,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_PREFIX = "halo-bot:"
-#: How long a Redis round trip may take before Redis counts as unreachable.
-DEFAULT_TIMEOUT = 0.5
+#: How long a Redis round trip may take before Redis counts as unreachable. Loopback or
+#: LAN round trips take well under a millisecond; 0.5 s was crossed by event-loop stalls
+#: alone on a busy 2-core machine (a false outage, logged as one). A Redis that hangs
+#: costs it only to the operations in flight when a retry is due (every
+#: ``DEFAULT_RETRY_SECONDS``); in between, the instance decides alone at once.
+DEFAULT_TIMEOUT = 1.5
 #: How long an outage lasts at least before Redis is tried again.
 DEFAULT_RETRY_SECONDS = 1.0
 
