@@ -1,7 +1,8 @@
 """Coordination between instances of the bot through Redis (``REDIS_URL``).
 
 * :mod:`bot.coordination.link`: the connection, key prefix and outage tracking;
-* :mod:`bot.coordination.send_slots`: one Halo request budget for every instance;
+* :mod:`bot.coordination.send_slots`: one Halo request budget for every instance, lookups
+  first;
 * :mod:`bot.coordination.command_limits`: per-server and per-member limits for all;
 * :mod:`bot.coordination.answers`: cached Halo answers and in-flight lookups for all.
 

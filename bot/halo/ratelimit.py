@@ -5,7 +5,8 @@
   requests in any window of ``t`` seconds, idle or not. Waiting interactive lookups go
   before the rank cycle's requests (:class:`Priority`).
 * :class:`LocalSendSlots` hands out this process's send times; a shared implementation of
-  :class:`SendSlots` (``bot.coordination``) spreads one budget over many processes.
+  :class:`SendSlots` (``bot.coordination``) spreads one budget over many processes, and
+  is told whether a lookup is waiting so that lookups go first across processes too.
 * :func:`parse_retry_after` reads a ``Retry-After`` header.
 
 The per-server and per-member command limits are in :mod:`bot.core.limits`.
@@ -59,8 +60,13 @@ class SendSlots(Protocol):
         """Seconds between two of this process's sends at the current rate."""
         ...
 
-    async def reserve(self) -> float:
-        """Reserve the next send time (on the limiter's clock) and return it."""
+    async def reserve(self, interactive: Callable[[], bool]) -> float:
+        """Reserve the next send time (on the limiter's clock) and return it.
+
+        ``interactive()`` says whether an interactive lookup is waiting for this slot right
+        now (the limiter's queue head); a shared budget reads it again before every try, as
+        a lookup may arrive while a background request is being held back.
+        """
         ...
 
     def sent(self, at: float) -> None:
@@ -73,6 +79,7 @@ class LocalSendSlots:
 
     A slot is at least ``1/rate`` after the previous one and after the time the previous
     one was really used, so ``n`` sends always span at least ``(n - 1) / rate`` seconds.
+    Priority is the limiter's business here: its queue decides who takes each slot.
     """
 
     def __init__(self, rate: float, *, clock: Clock = time.monotonic) -> None:
@@ -86,7 +93,7 @@ class LocalSendSlots:
     def interval(self) -> float:
         return 1.0 / self.rate
 
-    async def reserve(self) -> float:
+    async def reserve(self, interactive: Callable[[], bool] | None = None) -> float:
         slot = max(self._clock(), self._next_free)
         self._next_free = slot + self.interval
         return slot
@@ -109,6 +116,8 @@ class UpstreamLimiter:
     the queue reserves the next send time from ``slots`` and sleeps until it; whoever is
     at the head when that time comes sends, so a lookup that arrives while the rank
     cycle's request sleeps takes that slot, and the cycle waits while lookups are queued.
+    ``slots`` learns the head's priority on every try: a shared budget holds every
+    instance's background requests back while any instance has a lookup waiting.
     A :meth:`pause` (from a 429) holds back only the requests for that host; waiting for
     a pause happens outside the queue so it never delays other hosts.
     """
@@ -226,7 +235,7 @@ class UpstreamLimiter:
             if self._slot is None:
                 async with self._reserving:
                     if self._slot is None:
-                        self._slot = await self.slots.reserve()
+                        self._slot = await self.slots.reserve(self._head_is_interactive)
                 continue  # the head may have changed meanwhile
             now = self._clock()
             wait = self._slot - now
@@ -237,6 +246,10 @@ class UpstreamLimiter:
             self.slots.sent(now)
             self.acquired += 1
             return True
+
+    def _head_is_interactive(self) -> bool:
+        """Whether the waiter who would take a slot now is an interactive lookup."""
+        return bool(self._queue) and self._queue[0].priority == Priority.INTERACTIVE
 
     def _leave(self, waiter: _Waiter) -> None:
         if self._queue and self._queue[0] is waiter:

@@ -22,7 +22,7 @@ from bot.coordination.link import RedisLink
 from bot.coordination.send_slots import RedisSendSlots
 from bot.core.limits import CommandLimits
 from bot.halo.cache import CachedFetcher
-from bot.halo.ratelimit import LocalSendSlots, UpstreamLimiter
+from bot.halo.ratelimit import LocalSendSlots, Priority, UpstreamLimiter
 from tests.support.coordination import ThrowawayRedis
 
 RATE = 20.0
@@ -113,6 +113,8 @@ async def test_redis_stopped_mid_run_falls_back_then_recovers(
         await first.limits.check(2, 3)
     answer = await first.fetcher.get_decoded("csr", 30.0, load, json.loads)
     assert answer == {"csr": 1500} and upstream_calls == ["call"]
+    # The fallback ignores priority: a background request is served too.
+    await first.limiter.acquire("skill", priority=Priority.BACKGROUND)
     # ...and Halo requests at its share of the budget, still spaced.
     sent = await sends(first.limiter, 6)
     gaps = [b - a for a, b in itertools.pairwise(sent)]
@@ -133,6 +135,11 @@ async def test_redis_stopped_mid_run_falls_back_then_recovers(
     sent = await sends(first.limiter, 4)
     assert first.limiter.interval == pytest.approx(1 / RATE)
     assert min(b - a for a, b in itertools.pairwise(sent)) < 1 / (RATE * SHARE)
+    # Lookups and background requests both served on the shared budget again.
+    await asyncio.gather(
+        second.limiter.acquire("skill"),
+        first.limiter.acquire("skill", priority=Priority.BACKGROUND),
+    )
     assert warnings_about_redis(caplog, "is unreachable") == 1
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
-from bot.halo.ratelimit import Priority
+import pytest
+
+from bot.coordination.send_slots import RedisSendSlots
+from bot.halo.ratelimit import Priority, UpstreamLimiter
 from tests.support.coordination import Coordination
 
 #: How late an event loop may run a woken task on this shared 2-core machine: the send
@@ -85,3 +89,128 @@ async def test_lookups_go_before_the_cycle_on_a_shared_budget(
     assert order[first_lookup + 1] == "lookup1"
     assert first_lookup <= 3
     assert order[-1].startswith("cycle")
+
+
+def held_back(limiter: UpstreamLimiter) -> int:
+    """Background tries of this instance that Redis held back for a waiting lookup."""
+    assert isinstance(limiter.slots, RedisSendSlots)
+    return limiter.slots.held_back
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30.0
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def test_a_lookup_goes_before_the_other_instances_background_requests(
+    coordination: Coordination,
+) -> None:
+    """Three instances keep background requests queued (rank cycle, catalogue); a fourth
+    makes a lookup of eight requests in a row. Each request is served at the next slot or
+    so: at most a few background requests go while the whole lookup waits. Then, with no
+    lookup waiting, the background requests are no longer held back. How it fails: a
+    budget that serves whoever asks first lets each background instance's queue head race
+    the lookup for every slot (measured before lookups went first across instances: 23
+    and 140 background requests went during the lookup's eight)."""
+    rate = 25.0
+    busy = [coordination.limiter(rate) for _ in range(3)]
+    lookup = coordination.limiter(rate)
+    events: list[str] = []  # in the order they happened: "bg", "ask", "lookup"
+    sent: list[float] = []
+    stop = asyncio.Event()
+
+    async def background(limiter: UpstreamLimiter) -> None:
+        while not stop.is_set():
+            await limiter.acquire("skill", priority=Priority.BACKGROUND)
+            sent.append(time.monotonic())
+            events.append("bg")
+
+    workers = [asyncio.create_task(background(limiter)) for limiter in busy for _ in range(3)]
+    try:
+        await until(lambda: events.count("bg") >= 6)
+        for _ in range(8):
+            events.append("ask")
+            await lookup.acquire("skill", priority=Priority.INTERACTIVE)
+            sent.append(time.monotonic())
+            events.append("lookup")
+        lookup_done = len(events)
+        await asyncio.sleep(0.2)  # no lookup waits any more (the grace is 50 ms)
+        quiet_from = [held_back(limiter) for limiter in busy] if coordination.redis else []
+        quiet_start = events.count("bg")
+        await until(lambda: events.count("bg") >= quiet_start + 10)
+    finally:
+        stop.set()
+        await asyncio.gather(*workers)
+
+    first_ask = events.index("ask")
+    during = events[first_ask:lookup_done]
+    in_first = during[: during.index("lookup")].count("bg")
+    assert during.count("bg") <= 3, during
+    assert in_first <= 2, during
+    # Both kinds together stay within rate * t + 1.
+    assert worst_excess(sent, rate) <= 1.0
+    if coordination.redis:
+        # Held back for the lookup, and only while it waited: then the whole rate again.
+        assert sum(quiet_from) > 0
+        assert [held_back(limiter) for limiter in busy] == quiet_from
+
+
+@pytest.mark.parametrize("coordination", ["redis"], indirect=True)
+async def test_a_lookup_is_not_stuck_behind_its_own_instances_held_back_request(
+    coordination: Coordination,
+) -> None:
+    """Instance A's background request is held back by B's lookups; then a lookup arrives
+    on A. A's reservation asks again as a lookup: A's lookup gets a slot among B's, rather
+    than waiting for the background request (which waits for all of B's lookups). How it
+    fails: a reservation that keeps the priority it started with holds the lookup behind
+    it until B's 40 lookups are done."""
+    rate = 25.0
+    first, second = coordination.limiter(rate), coordination.limiter(rate)
+    events: list[str] = []
+
+    async def one(limiter: UpstreamLimiter, name: str, priority: Priority) -> None:
+        await limiter.acquire("skill", priority=priority)
+        events.append(name)
+
+    lookups = [
+        asyncio.create_task(one(second, "B lookup", Priority.INTERACTIVE)) for _ in range(40)
+    ]
+    await until(lambda: len(events) >= 2)
+    cycle = asyncio.create_task(one(first, "A background", Priority.BACKGROUND))
+    await until(lambda: held_back(first) >= 1)
+    asked_at = len(events)
+    await one(first, "A lookup", Priority.INTERACTIVE)
+    await asyncio.gather(*lookups, cycle)
+
+    served = events.index("A lookup")
+    assert events[asked_at:served].count("B lookup") <= 4, events
+    # The background request waited for every lookup, then went.
+    assert events[-1] == "A background"
+
+
+@pytest.mark.parametrize("coordination", ["redis"], indirect=True)
+async def test_lookups_of_several_instances_go_first_come_first_served(
+    coordination: Coordination,
+) -> None:
+    """Two instances have 30 lookups queued each; a third asks for one. It is served after
+    the lookups already waiting for a slot (one per instance), not after a race that the
+    busy instances' queue heads, asking again right after each grant, keep winning (without
+    the lookups' tickets, 56 and 6 of their lookups went first in two runs out of four)."""
+    rate = 25.0
+    busy = [coordination.limiter(rate), coordination.limiter(rate)]
+    single = coordination.limiter(rate)
+    events: list[str] = []
+
+    async def one(limiter: UpstreamLimiter, name: str) -> None:
+        await limiter.acquire("skill", priority=Priority.INTERACTIVE)
+        events.append(name)
+
+    queued = [asyncio.create_task(one(limiter, "busy")) for limiter in busy for _ in range(30)]
+    await until(lambda: len(events) >= 4)
+    asked_at = len(events)
+    await one(single, "single")
+    await asyncio.gather(*queued)
+
+    assert events[asked_at:].index("single") <= 3, events
