@@ -11,19 +11,7 @@ from typing import Any
 import pytest
 
 from bot.halo.cache import CachedFetcher, Coalescer, TTLCache
-
-
-class FakeClock:
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def settle(rounds: int = 20) -> None:
-    for _ in range(rounds):
-        await asyncio.sleep(0)
+from tests.support.clock import FakeClock, settle
 
 
 @pytest.fixture
@@ -41,7 +29,7 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
 
 
 def test_get_set_and_counters() -> None:
-    cache: TTLCache[str, int] = TTLCache(10, clock=FakeClock())
+    cache: TTLCache[str, int] = TTLCache(10, clock=FakeClock(100.0))
     assert cache.get("a") is None
     cache.set("a", 1, ttl=10)
     assert cache.get("a") == 1
@@ -52,7 +40,7 @@ def test_get_set_and_counters() -> None:
 
 
 def test_ttl_expiry_with_fake_clock() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     cache: TTLCache[str, str] = TTLCache(10, clock=clock)
     cache.set("short", "s", ttl=5)
     cache.set("long", "l", ttl=50)
@@ -68,7 +56,7 @@ def test_ttl_expiry_with_fake_clock() -> None:
 
 
 def test_set_refreshes_ttl_and_non_positive_ttl_removes() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     cache: TTLCache[str, int] = TTLCache(10, clock=clock)
     cache.set("k", 1, ttl=5)
     clock.now += 4
@@ -80,7 +68,7 @@ def test_set_refreshes_ttl_and_non_positive_ttl_removes() -> None:
 
 
 def test_lru_eviction_order() -> None:
-    cache: TTLCache[str, int] = TTLCache(3, clock=FakeClock())
+    cache: TTLCache[str, int] = TTLCache(3, clock=FakeClock(100.0))
     cache.set("a", 1, ttl=60)
     cache.set("b", 2, ttl=60)
     cache.set("c", 3, ttl=60)
@@ -95,7 +83,7 @@ def test_lru_eviction_order() -> None:
 
 
 def test_overwrite_does_not_evict_and_moves_to_end() -> None:
-    cache: TTLCache[str, int] = TTLCache(2, clock=FakeClock())
+    cache: TTLCache[str, int] = TTLCache(2, clock=FakeClock(100.0))
     cache.set("a", 1, ttl=60)
     cache.set("b", 2, ttl=60)
     cache.set("a", 10, ttl=60)
@@ -106,7 +94,7 @@ def test_overwrite_does_not_evict_and_moves_to_end() -> None:
 
 
 def test_full_cache_evicts_expired_before_live_entries() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     cache: TTLCache[str, int] = TTLCache(2, clock=clock)
     cache.set("old-live", 1, ttl=100)
     cache.set("new-expiring", 2, ttl=1)
@@ -117,7 +105,7 @@ def test_full_cache_evicts_expired_before_live_entries() -> None:
 
 
 def test_memory_bounded_with_many_keys() -> None:
-    cache: TTLCache[int, int] = TTLCache(100, clock=FakeClock())
+    cache: TTLCache[int, int] = TTLCache(100, clock=FakeClock(100.0))
     for key in range(10_000):
         cache.set(key, key, ttl=60)
         assert len(cache._data) <= 100
@@ -127,7 +115,7 @@ def test_memory_bounded_with_many_keys() -> None:
 
 
 def test_expired_entries_are_swept_before_the_cache_is_full() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     cache: TTLCache[int, int] = TTLCache(1000, clock=clock, sweep_seconds=30)
     for key in range(100):
         cache.set(key, key, ttl=60)
@@ -145,7 +133,7 @@ def test_expired_entries_are_swept_before_the_cache_is_full() -> None:
 
 
 def test_clear() -> None:
-    cache: TTLCache[str, int] = TTLCache(10, clock=FakeClock())
+    cache: TTLCache[str, int] = TTLCache(10, clock=FakeClock(100.0))
     cache.set("a", 1, ttl=60)
     cache.set("b", 2, ttl=60)
     assert "b" in cache
@@ -155,7 +143,7 @@ def test_clear() -> None:
 
 
 def test_contains_and_len_do_not_touch_counters() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     cache: TTLCache[str, int] = TTLCache(10, clock=clock)
     cache.set("a", 1, ttl=1)
     cache.set("b", 1, ttl=10)
@@ -331,7 +319,7 @@ def as_bytes(value: object) -> bytes:
 
 
 async def test_fetcher_caches_successes() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     fetcher: CachedFetcher[str, dict[str, int]] = CachedFetcher(max_entries=10, clock=clock)
     calls = 0
 
@@ -350,7 +338,7 @@ async def test_fetcher_caches_successes() -> None:
 
 
 async def test_fetcher_coalesces_concurrent_misses() -> None:
-    fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock())
+    fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock(100.0))
     release = asyncio.Event()
     decoded = 0
 
@@ -374,7 +362,7 @@ async def test_fetcher_coalesces_concurrent_misses() -> None:
 
 
 async def test_fetcher_does_not_cache_errors() -> None:
-    fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock())
+    fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock(100.0))
     release = asyncio.Event()
     outcomes: list[Exception | bytes] = [KeyError("first"), b"second"]
 
@@ -398,7 +386,7 @@ async def test_fetcher_does_not_cache_errors() -> None:
 
 
 async def test_fetcher_does_not_cache_answers_it_cannot_decode() -> None:
-    fetcher: CachedFetcher[str, Any] = CachedFetcher(max_entries=10, clock=FakeClock())
+    fetcher: CachedFetcher[str, Any] = CachedFetcher(max_entries=10, clock=FakeClock(100.0))
     answers = [b"{not json", as_bytes({"csr": 1500})]
 
     async def load() -> bytes:
@@ -412,7 +400,7 @@ async def test_fetcher_does_not_cache_answers_it_cannot_decode() -> None:
 
 
 async def test_fetcher_caches_none_values() -> None:
-    fetcher: CachedFetcher[str, None] = CachedFetcher(max_entries=10, clock=FakeClock())
+    fetcher: CachedFetcher[str, None] = CachedFetcher(max_entries=10, clock=FakeClock(100.0))
     calls = 0
 
     async def load() -> bytes:
@@ -427,7 +415,7 @@ async def test_fetcher_caches_none_values() -> None:
 
 
 async def test_fetcher_stores_result_even_if_all_waiters_cancelled() -> None:
-    fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock())
+    fetcher: CachedFetcher[str, str] = CachedFetcher(max_entries=10, clock=FakeClock(100.0))
     release = asyncio.Event()
 
     async def load() -> bytes:
@@ -444,7 +432,7 @@ async def test_fetcher_stores_result_even_if_all_waiters_cancelled() -> None:
 
 
 async def test_fetcher_accepts_a_shared_cache() -> None:
-    cache: TTLCache[str, int] = TTLCache(5, clock=FakeClock())
+    cache: TTLCache[str, int] = TTLCache(5, clock=FakeClock(100.0))
     cache.set("pre", 7, ttl=60)
     fetcher: CachedFetcher[str, int] = CachedFetcher(cache)
 

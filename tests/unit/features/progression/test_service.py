@@ -40,6 +40,7 @@ from bot.features.progression.standing import Standing
 from bot.halo.client import HaloClient
 from bot.halo.models import PlayerRewardTrack, RewardTrack, SeasonCalendar
 from tests.fakes.halo_server import fixture
+from tests.support.clock import FakeClock
 
 NOW = datetime(2024, 5, 10, tzinfo=UTC)
 PLAYER = Player("2533274800000001", "Noble Six")
@@ -505,16 +506,8 @@ class ScriptedHalo:
         return await self._track("event", track_id)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def service(halo: ScriptedHalo, clock: Clock | None = None) -> CatalogueService:
-    return CatalogueService(cast(HaloClient, halo), clock=clock or Clock())
+def service(halo: ScriptedHalo, clock: FakeClock | None = None) -> CatalogueService:
+    return CatalogueService(cast(HaloClient, halo), clock=clock or FakeClock())
 
 
 async def test_service_builds_once_for_concurrent_callers_and_caches() -> None:
@@ -531,7 +524,7 @@ async def test_service_builds_once_for_concurrent_callers_and_caches() -> None:
 
 async def test_service_rebuilds_when_old_and_keeps_the_old_one_on_failure() -> None:
     halo = ScriptedHalo()
-    clock = Clock()
+    clock = FakeClock()
     svc = service(halo, clock)
     first = await svc.get()
     clock.now += 3601
@@ -556,7 +549,7 @@ async def test_service_without_a_catalogue_raises_the_halo_error() -> None:
 async def test_service_stops_reading_files_when_halo_stops_answering() -> None:
     halo = ScriptedHalo()
     halo.track_errors["battlepass-noblesacrifice"] = HaloUnavailableError("down")
-    clock = Clock()
+    clock = FakeClock()
     svc = CatalogueService(cast(HaloClient, halo), clock=clock, concurrency=1)
     catalogue = await svc.get()
     assert not catalogue.complete
