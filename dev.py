@@ -57,8 +57,19 @@ def ensure_env(extras: str, env: Path = VENV) -> Path:
     return py
 
 
-def run(*args: str, py: Path | None = None) -> int:
-    return subprocess.run([str(py or python_of(VENV)), *args], cwd=ROOT).returncode
+def run(*args: str, py: Path | None = None, env: dict[str, str] | None = None) -> int:
+    return subprocess.run([str(py or python_of(VENV)), *args], cwd=ROOT, env=env).returncode
+
+
+def compiled_once() -> dict[str, str]:
+    """The environment for the tests, with Python's bytecode cache on (in .venv/pycache,
+    out of the tree) even where PYTHONDONTWRITEBYTECODE is set: every pytest worker and
+    every bot process a test starts would otherwise compile the bot, and pytest rewrite
+    every test module, from source again."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(VENV / "pycache"))
+    return env
 
 
 def pytest_workers(rest: list[str]) -> list[str]:
@@ -67,10 +78,13 @@ def pytest_workers(rest: list[str]) -> list[str]:
     The suite is mostly waiting (real processes starting, sockets, short deadlines): with one
     worker per core the CPU sat half idle. Deadlines in tests come from configuration and
     are generous next to what a loaded core needs, so more workers only fill the waits.
+    ``--maxschedchunk 2``: xdist hands each worker two tests at a time instead of a quarter
+    of its share in one block, so the slow tests that ``tests/conftest.py`` puts first go
+    to every worker, not all to the first one (that block alone took 207 s).
     """
     if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in rest):
         return []
-    return ["-n", str(3 * (os.cpu_count() or 1))]
+    return ["-n", str(3 * (os.cpu_count() or 1)), "--maxschedchunk", "2"]
 
 
 def test(rest: list[str]) -> int:
@@ -86,7 +100,7 @@ def test(rest: list[str]) -> int:
         stderr=subprocess.STDOUT,
     )
     try:
-        tests = run("-m", "pytest", *pytest_workers(rest), *rest)
+        tests = run("-m", "pytest", *pytest_workers(rest), *rest, env=compiled_once())
     finally:
         report, _ = pyright.communicate()
     print(f"pyright: {report.decode(errors='replace').strip()}", flush=True)
