@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.halo_server import DEFAULT_CLEARANCE, STATIC_SPARTAN_TOKEN, FakeHalo
@@ -50,6 +51,24 @@ def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) 
     return env
 
 
+async def spawn_bot(
+    folder: Path, env: dict[str, str], **streams: Any
+) -> asyncio.subprocess.Process:
+    """``python -m bot run`` in ``folder`` with only ``env`` (no .env file is read);
+    ``streams``: where stdout and stderr go (inherited when not given)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--env-file",
+        str(folder / "none.env"),
+        "run",
+        cwd=folder,
+        env=env,
+        **streams,
+    )
+
+
 class BotProcess:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
@@ -68,15 +87,9 @@ async def start_bot(
     discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str
 ) -> BotProcess:
     identified = len(discord.gateway_events("identify"))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(tmp_path / "none.env"),
-        "run",
-        cwd=tmp_path,
-        env=bot_env(discord, halo, tmp_path, **extra),
+    proc = await spawn_bot(
+        tmp_path,
+        bot_env(discord, halo, tmp_path, **extra),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
