@@ -329,18 +329,27 @@ class HaloClient:
 
     # -- static game content (gamecms-hacs) ---------------------------------------------
 
-    async def _static(self, path: str, parse: Callable[[bytes], T]) -> T:
+    async def _static(
+        self,
+        path: str,
+        parse: Callable[[bytes], T],
+        priority: Priority = Priority.INTERACTIVE,
+    ) -> T:
         url = build_url(GAMECMS_HOST, path)
         try:
-            return await self._get(url, self.static_ttl, parse)
+            return await self._get(url, self.static_ttl, parse, priority=priority)
         except UpstreamStatusError as exc:
             if exc.status == 404:
                 raise NoDataError("Halo has no data for that any more.") from None
             raise _unexpected(exc) from None
 
-    async def get_season_calendar(self) -> models.SeasonCalendar:
+    async def get_season_calendar(
+        self, *, priority: Priority = Priority.INTERACTIVE
+    ) -> models.SeasonCalendar:
         return await self._static(
-            "/hi/progression/file/calendars/seasons/seasoncalendar.json", _season_calendar
+            "/hi/progression/file/calendars/seasons/seasoncalendar.json",
+            _season_calendar,
+            priority,
         )
 
     async def get_csr_season_calendar(self) -> models.CsrSeasonCalendar:
@@ -348,13 +357,17 @@ class HaloClient:
             "/hi/progression/file/Csr/Calendars/CsrSeasonCalendar.json", _csr_calendar
         )
 
-    async def get_operation_track(self, track_id: str) -> models.RewardTrack:
+    async def get_operation_track(
+        self, track_id: str, *, priority: Priority = Priority.INTERACTIVE
+    ) -> models.RewardTrack:
         path = f"/hi/Progression/file/RewardTracks/Operations/{segment(track_id)}.json"
-        return await self._static(path, _reward_track)
+        return await self._static(path, _reward_track, priority)
 
-    async def get_event_track(self, track_id: str) -> models.RewardTrack:
+    async def get_event_track(
+        self, track_id: str, *, priority: Priority = Priority.INTERACTIVE
+    ) -> models.RewardTrack:
         path = f"/hi/Progression/file/RewardTracks/Events/Rituals/{segment(track_id)}.json"
-        return await self._static(path, _reward_track)
+        return await self._static(path, _reward_track, priority)
 
     async def get_season_metadata(self, metadata_path: str) -> models.SeasonMetadata:
         """``Seasons/Season7-Op1.json`` (as the calendar names it) -> the season's metadata."""

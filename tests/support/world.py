@@ -127,8 +127,11 @@ async def running_world(
     extensions: tuple[str, ...] = EXTENSIONS,
     discord: FakeDiscord | None = None,
     halo: FakeHalo | None = None,
+    settle: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[World]:
+    """The bot against the fakes in this process; ``settle``: once its start-up background
+    work is over (False: while the Operations catalogue may still be being built)."""
     async with contextlib.AsyncExitStack() as stack:
         if discord is None:
             discord = await stack.enter_async_context(running_fake())
@@ -140,7 +143,8 @@ async def running_world(
         bot = build_bot(settings, services, extensions=extensions)
         async with running_bot(bot, discord):
             assert not bot.failed_extensions, bot.failed_extensions
-            await _settled(bot)
+            if settle:
+                await _settled(bot)
             yield World(discord, halo, bot, services, settings)
 
 

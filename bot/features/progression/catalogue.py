@@ -15,7 +15,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -38,6 +38,7 @@ from bot.features.progression.calendar import (
     parse_date_range,
 )
 from bot.halo.models import RewardTrack, SeasonCalendar, track_id_from_path
+from bot.halo.ratelimit import Priority
 
 if TYPE_CHECKING:
     from bot.halo.client import HaloClient
@@ -264,6 +265,10 @@ class CatalogueService:
     autocomplete. Reward track files are fetched :data:`BUILD_CONCURRENCY` at a
     time; when Halo stops answering (unavailable, rate limited, signed out) the
     rest are skipped and the catalogue is rebuilt after :data:`INCOMPLETE_TTL`.
+
+    A build nobody waits for (at start-up, a refresh) asks Halo at background
+    priority, after members' lookups; from the moment a member waits for it (a command
+    or an autocomplete), its remaining requests go at a lookup's priority.
     """
 
     halo: HaloClient
@@ -276,6 +281,8 @@ class CatalogueService:
     _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
     #: A failed build: autocomplete starts no other one for a while.
     _failures: FailureMemory = field(init=False)
+    #: Members waiting for a build right now (its requests then go as lookups).
+    _waiting: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self._failures = FailureMemory(clock=self.clock)
@@ -295,13 +302,27 @@ class CatalogueService:
         return self._state.is_fresh()
 
     async def get(self) -> Catalogue:
-        """A fresh catalogue. If a rebuild fails, an older one is still answered."""
-        return await self._state.get()
+        """A fresh catalogue for a member. If a rebuild fails, an older one is still
+        answered."""
+        with self._member_waits():
+            return await self._state.get()
 
     async def warm(self) -> None:
-        """Build the catalogue now; a failure was logged by the build (commands try again)."""
+        """Build the catalogue now, in the background; a failure was logged by the build
+        (commands try again)."""
         with contextlib.suppress(Exception):
-            await self.get()
+            await self._state.get()
+
+    @contextlib.contextmanager
+    def _member_waits(self) -> Iterator[None]:
+        self._waiting += 1
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+
+    def _priority(self) -> Priority:
+        return Priority.INTERACTIVE if self._waiting else Priority.BACKGROUND
 
     def refresh_soon(self) -> asyncio.Task[None] | None:
         """Start a background (re)build unless the catalogue is fresh; a task that ends
@@ -320,7 +341,8 @@ class CatalogueService:
         build is started: whatever is built already, else None."""
         if self._failures.remembered():
             return self.cached()
-        return await self._state.for_autocomplete(wait)
+        with self._member_waits():
+            return await self._state.for_autocomplete(wait)
 
     async def close(self) -> None:
         """Stop the background refresh and any build in progress (the bot is closing)."""
@@ -333,7 +355,7 @@ class CatalogueService:
 
     async def _build(self) -> Catalogue:
         try:
-            calendar = await self.halo.get_season_calendar()
+            calendar = await self.halo.get_season_calendar(priority=self._priority())
         except Exception:
             self._failures.failed()
             raise
@@ -351,7 +373,7 @@ class CatalogueService:
                     failures += 1
                     return
                 try:
-                    tracks[_key(kind, tid)] = await self._fetch_track(kind, tid)
+                    tracks[_key(kind, tid)] = await self._fetch_track(kind, tid, self._priority())
                 except _TRANSPORT_ERRORS as exc:
                     stopped.append(exc)
                     failures += 1
@@ -376,10 +398,12 @@ class CatalogueService:
         )
         return catalogue
 
-    async def _fetch_track(self, kind: TrackKind, track_id: str) -> RewardTrack:
+    async def _fetch_track(
+        self, kind: TrackKind, track_id: str, priority: Priority = Priority.INTERACTIVE
+    ) -> RewardTrack:
         if kind == "operation":
-            return await self.halo.get_operation_track(track_id)
-        return await self.halo.get_event_track(track_id)
+            return await self.halo.get_operation_track(track_id, priority=priority)
+        return await self.halo.get_event_track(track_id, priority=priority)
 
     async def track_info(self, catalogue: Catalogue, kind: TrackKind, track_id: str) -> TrackInfo:
         """The catalogue's entry, else one made from the track's own file (a track the

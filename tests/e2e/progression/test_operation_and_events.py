@@ -460,3 +460,31 @@ async def test_autocomplete_answers_fast_while_the_catalogue_is_not_ready(tmp_pa
             assert [c["value"] for c in choices] == ["ritualNobleIntentions"]
             assert choices[0]["name"].startswith("Noble Intentions")
             world.discord.assert_healthy()
+
+
+async def test_a_lookup_goes_before_the_start_up_catalogue_build(tmp_path: Path) -> None:
+    """The catalogue the bot builds at start-up (the calendar and dozens of reward track
+    files) waits on the Halo budget behind members' lookups: a /csr asked while it is
+    being built is sent at once, not after the whole catalogue (at 10 requests a second,
+    seconds). A member who needs the catalogue itself (/operation) makes the rest of the
+    build go first too."""
+    async with running_world(tmp_path, settle=False, halo_requests_per_second=10) as world:
+        cog = cast(Progression, world.bot.get_cog("Progression"))
+        assert cog.service.warm_task is not None and not cog.service.warm_task.done()
+        rec = await world.invoke("csr", {"player": NOBLE_SIX.gamertag})
+        assert public_embed(rec)["title"] == "Noble Six: ranked CSR"
+        paths = [r.path for r in world.halo.requests]
+        lookup = [i for i, p in enumerate(paths) if p.startswith("/users/") or "/csrs" in p]
+        assert len(lookup) == 5, paths  # the gamertag, then CSR in four playlists
+        between = [p for p in paths[lookup[0] : lookup[-1]] if "/RewardTracks/" in p]
+        # At most the one catalogue request whose send time was already reserved went in
+        # between (before: each of the lookup's steps queued behind up to four).
+        assert len(between) <= 1, paths
+        assert not cog.service.warm_task.done()
+
+        # /operation needs the catalogue: its member's wait makes the build go first.
+        started = len(world.halo.requests)
+        rec = await world.invoke("operation", {"player": NOBLE_SIX.gamertag}, timeout=30)
+        assert public_embed(rec)["title"] == "Banished Honor"
+        assert cog.service.catalogue.cached() is not None
+        assert len(world.halo.requests) > started

@@ -39,8 +39,9 @@ from bot.features.progression.embeds import (
 from bot.features.progression.standing import Standing
 from bot.halo.client import HaloClient
 from bot.halo.models import PlayerRewardTrack, RewardTrack, SeasonCalendar
+from bot.halo.ratelimit import Priority
 from tests.fakes.halo_server import fixture
-from tests.support.clock import FakeClock
+from tests.support.clock import FakeClock, settle
 
 NOW = datetime(2024, 5, 10, tzinfo=UTC)
 PLAYER = Player("2533274800000001", "Noble Six")
@@ -481,9 +482,12 @@ class ScriptedHalo:
         self.calendar_error: Exception | None = None
         self.track_errors: dict[str, Exception] = {}
         self.gate: asyncio.Event | None = None
+        #: The priority of each request, in order.
+        self.priorities: list[Priority] = []
 
-    async def get_season_calendar(self) -> SeasonCalendar:
+    async def get_season_calendar(self, *, priority: Priority) -> SeasonCalendar:
         self.calls.append("calendar")
+        self.priorities.append(priority)
         if self.gate is not None:
             await self.gate.wait()
         if self.calendar_error is not None:
@@ -499,10 +503,12 @@ class ScriptedHalo:
             return op_track(f"Op {track_id}")
         return event_track(f"Event {track_id}")
 
-    async def get_operation_track(self, track_id: str) -> RewardTrack:
+    async def get_operation_track(self, track_id: str, *, priority: Priority) -> RewardTrack:
+        self.priorities.append(priority)
         return await self._track("operation", track_id)
 
-    async def get_event_track(self, track_id: str) -> RewardTrack:
+    async def get_event_track(self, track_id: str, *, priority: Priority) -> RewardTrack:
+        self.priorities.append(priority)
         return await self._track("event", track_id)
 
 
@@ -599,3 +605,22 @@ async def test_track_info_for_a_track_the_calendar_does_not_list() -> None:
     halo.track_errors["Down"] = HaloUnavailableError("down")
     with pytest.raises(HaloUnavailableError):
         await svc.track_info(catalogue, "operation", "Down")
+
+
+async def test_a_build_nobody_waits_for_asks_at_background_priority_until_a_member_waits() -> None:
+    halo = ScriptedHalo()
+    halo.gate = asyncio.Event()
+    svc = service(halo)
+    warm = asyncio.create_task(svc.warm())  # start-up: nobody waits
+    await settle()
+    assert halo.priorities == [Priority.BACKGROUND]  # the calendar, held at the gate
+    member = asyncio.create_task(svc.get())  # a member's /operation joins the build
+    await settle()
+    halo.gate.set()
+    await asyncio.gather(warm, member)
+    tracks = halo.priorities[1:]
+    assert tracks and set(tracks) == {Priority.INTERACTIVE}, halo.priorities
+
+    refresh = service(ScriptedHalo())
+    await refresh.warm()
+    assert set(cast(ScriptedHalo, refresh.halo).priorities) == {Priority.BACKGROUND}
