@@ -3,6 +3,7 @@
 * :mod:`bot.coordination.link`: the connection, key prefix and outage tracking;
 * :mod:`bot.coordination.send_slots`: one Halo request budget for every instance, lookups
   first;
+* :mod:`bot.coordination.pauses`: Halo's 429 pauses, seen by one instance, kept by all;
 * :mod:`bot.coordination.command_limits`: per-server and per-member limits for all;
 * :mod:`bot.coordination.answers`: cached Halo answers and in-flight lookups for all.
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.coordination.link import RedisLink
+from bot.coordination.pauses import RedisPauses
 from bot.core import backends
 from bot.core.bot import HaloBot, bot_class
 from bot.core.config import Settings
@@ -34,8 +35,12 @@ class Services:
     limits: CommandLimits
     #: Redis, when ``REDIS_URL`` is set (shared budget, limits and cache).
     redis: RedisLink | None = None
+    #: Halo's 429 pauses shared through Redis (with ``redis``).
+    pauses: RedisPauses | None = None
 
     async def close(self) -> None:
+        if self.pauses is not None:
+            await self.pauses.close()
         if self.redis is not None:
             with contextlib.suppress(Exception):
                 await self.redis.close()
@@ -57,6 +62,7 @@ async def build_services(settings: Settings) -> Services:
         shards=settings.process_shard_ids,
     )
     redis = backends.redis_link(settings)
+    pauses = backends.shared_pauses(redis)
     try:
         if redis is not None:
             await redis.probe()  # an outage is reported now; the bot starts either way
@@ -70,7 +76,7 @@ async def build_services(settings: Settings) -> Services:
         http = HaloHttp(
             session,
             tokens,
-            backends.halo_limiter(settings, redis),
+            backends.halo_limiter(settings, redis, pauses),
             api_base=settings.halo_api_base_url,
             policy=RetryPolicy(deadline=settings.halo_request_deadline_seconds),
         )
@@ -86,7 +92,7 @@ async def build_services(settings: Settings) -> Services:
             await redis.close()
         await db.close()
         raise
-    return Services(session, tokens, halo, db, resolver, limits, redis)
+    return Services(session, tokens, halo, db, resolver, limits, redis, pauses)
 
 
 def build_bot(settings: Settings, services: Services, **kwargs: object) -> HaloBot:

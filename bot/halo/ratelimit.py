@@ -102,6 +102,22 @@ class LocalSendSlots:
         self._next_free = max(self._next_free, at + self.interval)
 
 
+class SharedPauses(Protocol):
+    """429 pauses shared with other processes (``bot.coordination.pauses``)."""
+
+    def publish(self, host: str, seconds: float) -> None:
+        """Tell the others that ``host`` is paused for ``seconds`` (without waiting)."""
+        ...
+
+    async def refresh(self) -> None:
+        """Learn the others' pauses, if what this process knows is not recent."""
+        ...
+
+    def remaining(self, host: str) -> float:
+        """Seconds left in a pause of ``host`` another process published (0.0: none)."""
+        ...
+
+
 @dataclass(order=True)
 class _Waiter:
     priority: int
@@ -129,10 +145,12 @@ class UpstreamLimiter:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         slots: SendSlots | None = None,
+        pauses: SharedPauses | None = None,
     ) -> None:
         if not rate > 0 or not math.isfinite(rate):
             raise ValueError(f"rate must be a positive number, not {rate!r}")
         self.rate = float(rate)
+        self.shared_pauses = pauses
         self._clock = clock
         self._sleep = sleep
         self.slots: SendSlots = slots if slots is not None else LocalSendSlots(rate, clock=clock)
@@ -157,22 +175,27 @@ class UpstreamLimiter:
         """Hold back every request to ``host`` for ``seconds`` (never shortens a pause)."""
         if not seconds > 0 or not math.isfinite(seconds):
             return
-        until = self._clock() + min(seconds, MAX_RETRY_AFTER)
+        seconds = min(seconds, MAX_RETRY_AFTER)
+        until = self._clock() + seconds
         if until > self._paused_until.get(host, -math.inf):
             self._paused_until[host] = until
             self.pauses += 1
             log.debug("Pausing requests to %s for %.2fs", host, seconds)
+            if self.shared_pauses is not None:
+                self.shared_pauses.publish(host, seconds)
 
     def paused_for(self, host: str) -> float:
-        """Seconds left in the pause of ``host``; 0.0 when it is not paused."""
+        """Seconds left in the pause of ``host`` (this process's, or one another process
+        shared); 0.0 when it is not paused."""
+        shared = 0.0 if self.shared_pauses is None else self.shared_pauses.remaining(host)
         until = self._paused_until.get(host)
         if until is None:
-            return 0.0
+            return shared if shared > EPSILON else 0.0
         left = until - self._clock()
         if left <= EPSILON:
             del self._paused_until[host]
-            return 0.0
-        return left
+            return shared if shared > EPSILON else 0.0
+        return max(left, shared)
 
     async def acquire(
         self,
@@ -188,6 +211,8 @@ class UpstreamLimiter:
         longer, even if the pause began while it was already queued, or when the queue
         ahead of it is too long to be served in time at this rate.
         """
+        if self.shared_pauses is not None:
+            await self.shared_pauses.refresh()
         deadline = None if max_wait is None else self._clock() + max_wait
         if max_wait is not None:
             backlog = self._backlog(priority)

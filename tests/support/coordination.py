@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bot.coordination.answers import RedisAnswers
 from bot.coordination.command_limits import RedisCommandLimits
 from bot.coordination.link import RedisLink
+from bot.coordination.pauses import RedisPauses
 from bot.coordination.send_slots import RedisSendSlots
 from bot.core.limits import CommandLimits
 from bot.halo.cache import CachedFetcher
@@ -54,8 +55,11 @@ class Coordination:
             if rate not in self._limiters:
                 self._limiters[rate] = UpstreamLimiter(rate)
             return self._limiters[rate]
+        link = self.link()
         return UpstreamLimiter(
-            rate, slots=RedisSendSlots(self.link(), rate, fallback=LocalSendSlots(rate))
+            rate,
+            slots=RedisSendSlots(link, rate, fallback=LocalSendSlots(rate)),
+            pauses=RedisPauses(link),
         )
 
     def fetcher(self) -> CachedFetcher[str, Any]:

@@ -9,11 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.common.errors import RateLimitedError
+from bot.common.errors import RateLimitedError, UserFacingError
 from bot.core.config import load_settings
 from bot.core.services import Services, build_services
 from bot.halo.ratelimit import LocalSendSlots
-from tests.fakes.halo_server import DEFAULT_CLEARANCE, NOBLE_SIX, STATIC_SPARTAN_TOKEN, FakeHalo
+from tests.fakes.halo_server import (
+    DEFAULT_CLEARANCE,
+    MODERN_PLAYER,
+    NOBLE_SIX,
+    RANKED_ARENA,
+    STATIC_SPARTAN_TOKEN,
+    FakeHalo,
+)
 from tests.support.coordination import ThrowawayRedis
 
 
@@ -90,3 +97,25 @@ async def test_without_redis_everything_stays_in_process(tmp_path: Path) -> None
             assert services.limits.shared is None
         finally:
             await services.close()
+
+
+async def test_a_429_to_one_instance_keeps_the_other_off_that_host(
+    pair: tuple[FakeHalo, Services, Services],
+) -> None:
+    """Halo answers the first instance 429 with Retry-After: 30. The second instance then
+    sends Halo nothing for that host: its lookup is refused at once as rate limited
+    (asking would only earn another 429), while other hosts still answer."""
+    halo, first, second = pair
+    halo.fail("/servicerecord", status=429, retry_after=30, times=None)
+    with pytest.raises(UserFacingError) as seen:
+        await first.halo.get_service_record(str(NOBLE_SIX.xuid))
+    asked = len([r for r in halo.requests if r.path.endswith("/servicerecord")])
+    assert asked >= 1
+    await asyncio.sleep(0.5)  # the second instance reads the shared pauses
+    with pytest.raises(UserFacingError) as refused:
+        await second.halo.get_service_record(str(MODERN_PLAYER.xuid))
+    assert refused.value.title == seen.value.title, (refused.value, seen.value)
+    assert len([r for r in halo.requests if r.path.endswith("/servicerecord")]) == asked
+    # Another host is not paused.
+    csr = await second.halo.get_csr(RANKED_ARENA, [str(NOBLE_SIX.xuid)])
+    assert csr[str(NOBLE_SIX.xuid)] is not None

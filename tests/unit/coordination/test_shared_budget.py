@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.coordination.send_slots import RedisSendSlots
-from bot.halo.ratelimit import Priority, UpstreamLimiter
+from bot.halo.ratelimit import PausedPastDeadline, Priority, UpstreamLimiter
 from tests.support.coordination import Coordination
 
 #: How late an event loop may run a woken task on this shared 2-core machine: the send
@@ -214,3 +214,24 @@ async def test_lookups_of_several_instances_go_first_come_first_served(
     await asyncio.gather(*queued)
 
     assert events[asked_at:].index("single") <= 3, events
+
+
+async def test_a_429_pause_one_instance_saw_holds_the_others_off_that_host(
+    coordination: Coordination,
+) -> None:
+    """Halo's Retry-After to one instance pauses the host for all: another instance learns
+    it within a refresh and refuses a request it could not send in time, while other
+    hosts go on."""
+    seen, other = coordination.limiter(50), coordination.limiter(50)
+    seen.pause("halostats.svc.halowaypoint.com", 3.0)
+    for _ in range(100):
+        if other.shared_pauses is not None:
+            await other.shared_pauses.refresh()  # what acquire() does first
+        if other.paused_for("halostats.svc.halowaypoint.com") > 0:
+            break
+        await asyncio.sleep(0.05)
+    assert 1.5 < other.paused_for("halostats.svc.halowaypoint.com") <= 3.0
+    with pytest.raises(PausedPastDeadline):
+        await other.acquire("halostats.svc.halowaypoint.com", max_wait=0.5)
+    await asyncio.wait_for(other.acquire("skill.svc.halowaypoint.com", max_wait=0.5), 5)
+    assert other.paused_for("skill.svc.halowaypoint.com") == 0.0
