@@ -80,7 +80,9 @@ class RedisPauses:
         if self._reading is None and self._clock() - self._read_at >= REFRESH_SECONDS:
             self._reading = self._spawn(self._refresh())
         if self._reading is not None:
-            await asyncio.shield(self._reading)
+            # Never fails a request: without a fresh copy, the last one (or none) holds.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._reading)
 
     def remaining(self, host: str) -> float:
         """Seconds left in the shared pause of ``host`` (0.0 when none), as last read."""
