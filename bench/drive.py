@@ -32,7 +32,7 @@ from tests.fakes.halo_server import (  # noqa: E402
     FakeHalo,
 )
 from tests.support.discord import TOKEN  # noqa: E402
-from tests.support.processes import spawn_bot  # noqa: E402
+from tests.support.processes import spawn_cli  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -85,7 +85,7 @@ async def halo_quiet(halo: FakeHalo, for_seconds: float = 1.0) -> None:
 
 async def start_bot_process(env: dict[str, str], folder: Path) -> asyncio.subprocess.Process:
     """``python -m bot run`` in ``folder`` (its logs go to this process's output)."""
-    return await spawn_bot(folder, env)
+    return await spawn_cli(folder, env, "run")
 
 
 async def stop_processes(*procs: asyncio.subprocess.Process | None) -> None:

@@ -51,18 +51,26 @@ def bot_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) 
     return env
 
 
-async def spawn_bot(
-    folder: Path, env: dict[str, str], **streams: Any
+def cli_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """:func:`bot_env` without a dev guild: what an operator's ``halo-bot`` command sees."""
+    env = bot_env(discord, halo, tmp_path, **extra)
+    env.pop("DISCORD_DEV_GUILD_ID")
+    return env
+
+
+async def spawn_cli(
+    folder: Path, env: dict[str, str], *command: str, **streams: Any
 ) -> asyncio.subprocess.Process:
-    """``python -m bot run`` in ``folder`` with only ``env`` (no .env file is read);
-    ``streams``: where stdout and stderr go (inherited when not given)."""
+    """``python -m bot COMMAND...`` (``run``, ``check``, ``login``...) in ``folder`` with only
+    ``env`` (no .env file is read); ``streams``: where stdout and stderr go (inherited
+    when not given)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "--env-file",
         str(folder / "none.env"),
-        "run",
+        *command,
         cwd=folder,
         env=env,
         **streams,
@@ -87,9 +95,10 @@ async def start_bot(
     discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str
 ) -> BotProcess:
     identified = len(discord.gateway_events("identify"))
-    proc = await spawn_bot(
+    proc = await spawn_cli(
         tmp_path,
         bot_env(discord, halo, tmp_path, **extra),
+        "run",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.halo_server import NOBLE_SIX, STATIC_SPARTAN_TOKEN, FakeHalo
 from tests.support.discord import GUILD_ID, TOKEN, USER_ID
-from tests.support.processes import bot_env, start_bot
+from tests.support.processes import cli_env, spawn_cli, start_bot
 
 
 async def test_process_answers_interactions_and_stops_cleanly_on_sigterm(
@@ -55,24 +54,9 @@ async def test_link_survives_a_restart(fakes: tuple[FakeDiscord, FakeHalo], tmp_
         assert await bot.stop() == 0
 
 
-def _cli_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path) -> dict[str, str]:
-    env = bot_env(discord, halo, tmp_path)
-    env.pop("DISCORD_DEV_GUILD_ID")
-    return env
-
-
 async def run_cli(env: dict[str, str], tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(tmp_path / "none.env"),
-        *args,
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    proc = await spawn_cli(
+        tmp_path, env, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
@@ -83,7 +67,7 @@ async def test_check_validates_both_credentials(
     fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
 ) -> None:
     discord, halo = fakes
-    code, out, err = await run_cli(_cli_env(discord, halo, tmp_path), tmp_path, "check")
+    code, out, err = await run_cli(cli_env(discord, halo, tmp_path), tmp_path, "check")
     assert code == 0, err
     assert "Discord: signed in as" in out
     assert "Halo: signed in as" in out
@@ -94,7 +78,7 @@ async def test_check_reports_expired_halo_tokens(
     fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
 ) -> None:
     discord, halo = fakes
-    env = _cli_env(discord, halo, tmp_path)
+    env = cli_env(discord, halo, tmp_path)
     env["HALO_SPARTAN_TOKEN"] = "expired-static-token"
     code, out, err = await run_cli(env, tmp_path, "check")
     assert code == 2
@@ -107,7 +91,7 @@ async def test_sync_commands_publishes_globally(
     fakes: tuple[FakeDiscord, FakeHalo], tmp_path: Path
 ) -> None:
     discord, halo = fakes
-    code, out, err = await run_cli(_cli_env(discord, halo, tmp_path), tmp_path, "sync-commands")
+    code, out, err = await run_cli(cli_env(discord, halo, tmp_path), tmp_path, "sync-commands")
     assert code == 0, err
     names = {c["name"] for c in discord.synced_commands(None)}
     assert {"link", "unlink", "whois"} <= names

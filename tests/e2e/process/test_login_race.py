@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from bot.halo.ratelimit import UpstreamLimiter
 from bot.halo.urls import PROFILE_HOST, build_url, segment
 from tests.fakes.halo_server import NOBLE_SIX, FakeHalo
 from tests.support.paths import ROOT
+from tests.support.processes import spawn_cli
 
 CLIENT_ID = "00000000-1111-2222-3333-444444444444"
 TOKEN_ENDPOINT = "login.microsoftonline.com/consumers/oauth2/v2.0/token"
@@ -230,15 +230,10 @@ async def test_a_halo_bot_login_process_is_not_overwritten_by_a_running_bot(
         HALO_API_BASE_URL=fake.base_url,
         HALO_TOKEN_CACHE=str(cache),
     )
-    login = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(cache.parent / "none.env"),
+    login = await spawn_cli(
+        cache.parent,
+        env,
         "login",
-        env=env,
-        cwd=cache.parent,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import sys
 from pathlib import Path
 
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.halo_server import FakeHalo
-from tests.support.processes import bot_env
+from tests.support.processes import cli_env, spawn_cli
 
 UNREACHABLE = "could not be reached"
 
@@ -26,24 +25,9 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def cli_env(discord: FakeDiscord, halo: FakeHalo, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = bot_env(discord, halo, tmp_path, **extra)
-    env.pop("DISCORD_DEV_GUILD_ID")
-    return env
-
-
 async def run_cli(env: dict[str, str], tmp_path: Path, *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(tmp_path / "none.env"),
-        *args,
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    proc = await spawn_cli(
+        tmp_path, env, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
@@ -60,17 +44,8 @@ async def test_run_retries_an_unreachable_discord_one_line_each_until_stopped(
     discord, halo = fakes
     port = closed_port()
     env = cli_env(discord, halo, tmp_path, DISCORD_API_BASE=f"http://127.0.0.1:{port}/api/v10")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--env-file",
-        str(tmp_path / "none.env"),
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    proc = await spawn_cli(
+        tmp_path, env, "run", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     assert proc.stdout is not None
     seen: list[str] = []

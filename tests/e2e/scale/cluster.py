@@ -22,7 +22,7 @@ from tests.fakes.discord_server import ADMINISTRATOR, FakeDiscord, InteractionRe
 from tests.fakes.halo_server import RANKED_ARENA, FakeHalo
 from tests.support.discord import TOKEN
 from tests.support.paths import ROOT
-from tests.support.processes import bot_env, spawn_bot
+from tests.support.processes import bot_env, spawn_cli
 
 SHARD_COUNT = 3
 POLL_SECONDS = 2
@@ -110,7 +110,7 @@ class Cluster:
         env = bot_env(self.discord, self.halo, folder, **(settings | self.env))
         env["PYTHONPATH"] = str(ROOT)
         with log.open("wb") as out:
-            proc = await spawn_bot(folder, env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+            proc = await spawn_cli(folder, env, "run", stdout=out, stderr=asyncio.subprocess.STDOUT)
         instance = Instance(shard, proc, log)
         self.instances[shard] = instance
         try:
