@@ -106,8 +106,9 @@ async def test_a_second_exclusive_open_in_the_same_process_is_refused(tmp_path: 
         assert again.schema_version >= 3
 
 
-async def test_a_second_bot_process_refuses_with_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
+async def holding_open(path: Path) -> asyncio.subprocess.Process:
+    """Another process that opened ``path`` as a bot does (it holds the lock until it
+    reads a line on stdin)."""
     holder = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -117,9 +118,15 @@ async def test_a_second_bot_process_refuses_with_one_line(tmp_path: Path) -> Non
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    assert holder.stdout is not None
+    assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"open\n"
+    return holder
+
+
+async def test_a_second_bot_process_refuses_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    holder = await holding_open(path)
     try:
-        assert holder.stdout is not None
-        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"open\n"
         with pytest.raises(DatabaseInUseError):
             await Database.open(path, exclusive=True)
         result = await asyncio.to_thread(run_bot_cli, path, tmp_path)
@@ -139,17 +146,7 @@ async def test_a_second_bot_process_refuses_with_one_line(tmp_path: Path) -> Non
 
 async def test_a_killed_bot_releases_the_lock(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
-    holder = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        textwrap.dedent(HOLD_OPEN),
-        str(path),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert holder.stdout is not None
-    assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"open\n"
+    holder = await holding_open(path)
     holder.kill()
     await holder.wait()
     async with await Database.open(path, exclusive=True) as db:
