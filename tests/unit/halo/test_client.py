@@ -3,47 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from bot.common.errors import NoDataError, PlayerNotFoundError
-from bot.halo.auth import StaticTokenProvider
-from bot.halo.client import HaloClient
-from bot.halo.http import HaloHttp, RetryPolicy
-from bot.halo.ratelimit import UpstreamLimiter
 from tests.fakes.halo_server import (
-    DEFAULT_CLEARANCE,
     EMPTY_PLAYER,
     MODERN_PLAYER,
     NOBLE_SIX,
     RANKED_ARENA,
     RANKED_SLAYER,
     RECORDED_PLAYER,
-    STATIC_SPARTAN_TOKEN,
     UNRANKED_PLAYER,
-    FakeHalo,
 )
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeHalo]:
-    async with FakeHalo() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeHalo) -> AsyncIterator[HaloClient]:
-    async with aiohttp.ClientSession() as session:
-        http = HaloHttp(
-            session,
-            StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
-            UpstreamLimiter(rate=1000),
-            api_base=fake.base_url,
-            policy=RetryPolicy(deadline=5, attempt_timeout=2, backoff_base=0.01),
-        )
-        yield HaloClient(http, csr_batch_size=4)
 
 
 @pytest.mark.parametrize("player", [NOBLE_SIX, MODERN_PLAYER])

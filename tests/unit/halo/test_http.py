@@ -55,12 +55,6 @@ def _far():
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeHalo]:
-    async with FakeHalo() as server:
-        yield server
-
-
-@pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as s:
         yield s

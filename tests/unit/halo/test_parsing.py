@@ -5,27 +5,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.common.errors import HaloDataError
 from bot.halo import models as m
-from bot.halo.auth import StaticTokenProvider
-from bot.halo.client import HaloClient
-from bot.halo.http import HaloHttp, RetryPolicy
-from bot.halo.ratelimit import UpstreamLimiter
 from tests.fakes.halo_server import (
-    DEFAULT_CLEARANCE,
     NOBLE_SIX,
     RANKED_ARENA,
     RECORDED_PLAYER,
-    STATIC_SPARTAN_TOKEN,
-    FakeHalo,
 )
 from tests.support.paths import HALO_FIXTURES
 
@@ -100,25 +92,6 @@ def test_every_recorded_date_reads_as_utc(text: str) -> None:
 
 
 # -- the client: Halo's bytes straight into the models ------------------------------------
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeHalo]:
-    async with FakeHalo() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeHalo) -> AsyncIterator[HaloClient]:
-    async with aiohttp.ClientSession() as session:
-        http = HaloHttp(
-            session,
-            StaticTokenProvider(STATIC_SPARTAN_TOKEN, DEFAULT_CLEARANCE),
-            UpstreamLimiter(rate=1000),
-            api_base=fake.base_url,
-            policy=RetryPolicy(deadline=5, attempt_timeout=2, backoff_base=0.01),
-        )
-        yield HaloClient(http)
 
 
 async def test_client_reads_the_recorded_service_record_byte_for_byte(fake, client) -> None:
