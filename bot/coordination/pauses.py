@@ -64,14 +64,14 @@ class RedisPauses:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def publish(self, host: str, seconds: float) -> None:
-        """Tell every instance that ``host`` is paused for ``seconds`` (in the background)."""
+        """Tell every instance that ``host`` is paused for ``seconds`` (in the background;
+        this instance's limiter keeps its own pause meanwhile)."""
 
         async def store(client: Redis) -> Any:
             return await self._publish(
                 keys=[self._key], args=[host, repr(float(seconds))], client=client
             )
 
-        self._until[host] = max(self._until.get(host, -math.inf), self._clock() + seconds)
         self._spawn(self._run(store))
 
     async def refresh(self) -> None:
@@ -111,10 +111,6 @@ class RedisPauses:
                 left = float(end) - now_redis
                 if left > 0:
                     until[name.decode() if isinstance(name, bytes) else str(name)] = now + left
-            # Pauses this instance published itself stay until Redis has them.
-            for host, end in self._until.items():
-                if end > now and end > until.get(host, -math.inf):
-                    until[host] = end
             self._until = until
         finally:
             self._read_at = self._clock()
