@@ -11,22 +11,13 @@ import pytest
 from bot.coordination.send_slots import RedisSendSlots
 from bot.halo.ratelimit import PausedPastDeadline, Priority, UpstreamLimiter
 from tests.support.coordination import Coordination
+from tests.support.windows import worst_excess
 
 #: How late an event loop may run a woken task on this shared 2-core machine: the send
 #: times are observed after the wake-up, so a late wake-up bunches two observed sends that
 #: Redis granted 1/rate apart. Measured up to about 10 ms alone and over 20 ms with the
 #: whole suite on both cores; the windows are checked with this much slack.
 LOOP_SLACK = 0.05
-
-
-def worst_excess(sent: list[float], rate: float, slack: float = LOOP_SLACK) -> float:
-    """max over all windows [sent[i], sent[j]] of ``count - rate * (length + slack)``."""
-    times = sorted(sent)
-    worst = 0.0
-    for i, start in enumerate(times):
-        for j in range(i, len(times)):
-            worst = max(worst, (j - i + 1) - rate * (times[j] - start + slack))
-    return worst
 
 
 async def test_two_instances_never_exceed_rate_t_plus_one_together(
@@ -46,7 +37,7 @@ async def test_two_instances_never_exceed_rate_t_plus_one_together(
     started = time.monotonic()
     await asyncio.gather(*(one(i % 2) for i in range(16)))
     assert len(sent) == 16
-    assert worst_excess(sent, rate) <= 1.0
+    assert worst_excess(sent, rate, LOOP_SLACK) <= 1.0
     # Spaced, not starved: 16 requests at 12/s take about 15/12 s.
     assert max(sent) - started < 15 / rate * 1.3
     assert min(served) >= 3  # both instances got slots
@@ -66,7 +57,7 @@ async def test_after_an_idle_spell_the_instances_still_do_not_burst(
         sent.append(time.monotonic())
 
     await asyncio.gather(*(one(i % 2) for i in range(8)))
-    assert worst_excess(sent, rate) <= 1.0
+    assert worst_excess(sent, rate, LOOP_SLACK) <= 1.0
 
 
 async def test_lookups_go_before_the_cycle_on_a_shared_budget(
@@ -150,7 +141,7 @@ async def test_a_lookup_goes_before_the_other_instances_background_requests(
     assert during.count("bg") <= 3, during
     assert in_first <= 2, during
     # Both kinds together stay within rate * t + 1.
-    assert worst_excess(sent, rate) <= 1.0
+    assert worst_excess(sent, rate, LOOP_SLACK) <= 1.0
     if coordination.redis:
         # Held back for the lookup, and only while it waited: then the whole rate again.
         assert sum(quiet_from) > 0

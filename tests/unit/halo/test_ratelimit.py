@@ -21,6 +21,7 @@ from bot.halo.ratelimit import (
     parse_retry_after,
 )
 from tests.support.clock import FakeClock, settle
+from tests.support.windows import worst_excess
 
 # --------------------------------------------------------------------------- UpstreamLimiter
 
@@ -190,16 +191,6 @@ async def run_to_completion(clock: FakeClock, tasks: list[asyncio.Task[None]]) -
         await clock.advance(max(0.0, min(pending) - clock.now))
 
 
-def most_in_any_window(sent: list[float], rate: float) -> float:
-    """The largest excess of ``count - rate * t`` over every window [sent[i], sent[j]]."""
-    times = sorted(sent)
-    worst = 0.0
-    for i, start in enumerate(times):
-        for j in range(i, len(times)):
-            worst = max(worst, (j - i + 1) - rate * (times[j] - start))
-    return worst
-
-
 async def simulate(
     rate: float, arrivals: list[tuple[float, Priority]]
 ) -> list[tuple[float, float, Priority]]:
@@ -244,7 +235,7 @@ def test_never_more_than_rate_t_plus_one_in_any_window(
         arrivals.append((at, priority))
     results = asyncio.run(simulate(rate, arrivals))
     assert len(results) == len(arrivals)
-    assert most_in_any_window([sent for _, sent, _ in results], rate) <= 1.0 + 1e-6
+    assert worst_excess([sent for _, sent, _ in results], rate) <= 1.0 + 1e-6
     # Nobody waits when the limiter had nothing to do for a whole interval before them.
     for arrived, sent, _ in results:
         assert sent >= arrived
